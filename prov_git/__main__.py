@@ -1,0 +1,3 @@
+from prov_git.cli import main
+
+main()

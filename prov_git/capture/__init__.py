@@ -1,0 +1,1 @@
+"""One module per section a run records. Capture reads the world; it never writes to git."""

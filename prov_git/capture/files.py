@@ -1,0 +1,189 @@
+"""Describe input and output paths: type, size, digest, and a manifest for directories."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prov_git.errors import InputError
+
+Entry = dict[str, Any]
+CHUNK = 1 << 20
+ALGORITHMS = ("sha256", "blake3")
+
+
+def repo_relative(workdir: Path, cwd: Path, user_path: str) -> str:
+    """The POSIX path of user_path (relative to cwd) inside the work tree, or InputError.
+
+    The last component is not resolved, so a symlink is described as itself; its parents are,
+    so a path through a symlinked directory that leaves the repository is refused.
+    """
+    if not user_path or "\x00" in user_path:
+        raise InputError(f"invalid path {user_path!r}")
+    absolute = Path(os.path.normpath(cwd / user_path))
+    parent = Path(os.path.realpath(absolute.parent))
+    candidate = parent / absolute.name if absolute.name else parent
+    try:
+        rel = candidate.relative_to(workdir)
+    except ValueError:
+        raise InputError(
+            f"{user_path}: outside the repository {workdir}; inputs and outputs must be inside it"
+        ) from None
+    parts = rel.parts
+    if parts and parts[0] == ".git":
+        raise InputError(f"{user_path}: inside .git; record work tree files only")
+    _check_utf8(user_path, rel.as_posix())
+    return rel.as_posix() if parts else "."
+
+
+def _check_utf8(shown: str, name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"{shown!r}: file name is not valid UTF-8; git prov records UTF-8 paths only"
+        ) from None
+
+
+def make_hasher(algorithm: str) -> Callable[[], Any]:
+    if algorithm == "sha256":
+        return hashlib.sha256
+    if algorithm == "blake3":
+        try:
+            from blake3 import blake3
+        except ImportError:
+            raise InputError(
+                "prov.hashAlgorithm is blake3 but the blake3 package is not installed: "
+                "pip install 'git-prov[blake3]'"
+            ) from None
+        return blake3  # type: ignore[no-any-return]
+    raise InputError(f"unknown hash algorithm {algorithm!r} (prov.hashAlgorithm): use sha256 or blake3")
+
+
+def hash_file(path: str, algorithm: str) -> str:
+    """'<algorithm>:<hex>' of a regular file's content."""
+    hasher = make_hasher(algorithm)()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            while n := fh.readinto(buf):
+                hasher.update(view[:n])
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return f"{algorithm}:{hasher.hexdigest()}"
+
+
+def hash_bytes(data: bytes, algorithm: str) -> str:
+    hasher = make_hasher(algorithm)()
+    hasher.update(data)
+    return f"{algorithm}:{hasher.hexdigest()}"
+
+
+Digester = Callable[[str, os.stat_result], str]
+
+
+def plain_digester(algorithm: str) -> Digester:
+    return lambda path, st: hash_file(path, algorithm)
+
+
+def _odd_type(st: os.stat_result) -> str | None:
+    mode = st.st_mode
+    for test, name in ((stat.S_ISFIFO, "a fifo"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return None
+
+
+def _symlink_entry(abs_path: str, rel: str, algorithm: str) -> Entry:
+    target = os.readlink(abs_path)
+    data = os.fsencode(target)
+    _check_utf8(rel, target)
+    return {"path": rel, "type": "symlink", "size": len(data), "digest": hash_bytes(data, algorithm),
+            "target": target}
+
+
+def _walk(abs_dir: str, rel_dir: str) -> list[tuple[str, str, os.stat_result]]:
+    """(absolute, repo-relative, lstat) of every non-directory below abs_dir, symlinks not followed."""
+    found: list[tuple[str, str, os.stat_result]] = []
+    stack = [(abs_dir, rel_dir)]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                items = list(it)
+        except OSError as exc:
+            raise InputError(f"{rel}: cannot list directory ({exc.strerror})") from None
+        for item in items:
+            child_rel = item.name if rel == "." else f"{rel}/{item.name}"
+            if item.name == ".git" or (rel == "." and item.name == ".prov"):
+                continue
+            _check_utf8(child_rel, child_rel)
+            st = item.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                stack.append((item.path, child_rel))
+            else:
+                found.append((item.path, child_rel, st))
+    return found
+
+
+def describe(
+    workdir: Path, rel: str, algorithm: str, digester: Digester, *, must_exist: bool
+) -> tuple[Entry, dict[str, bytes]]:
+    """The record entry for one path and its side files (a directory's manifest)."""
+    abs_path = str(workdir / rel)
+    try:
+        st = os.lstat(abs_path)
+    except FileNotFoundError:
+        if must_exist:
+            raise InputError(f"input {rel} does not exist; nothing was run or recorded") from None
+        return {"path": rel, "type": "missing", "size": None, "digest": None}, {}
+    except OSError as exc:
+        raise InputError(f"{rel}: cannot stat ({exc.strerror})") from None
+    if stat.S_ISLNK(st.st_mode):
+        return _symlink_entry(abs_path, rel, algorithm), {}
+    if stat.S_ISREG(st.st_mode):
+        return {"path": rel, "type": "file", "size": st.st_size,
+                "digest": digester(abs_path, st)}, {}
+    if stat.S_ISDIR(st.st_mode):
+        return _describe_dir(abs_path, rel, algorithm, digester)
+    raise InputError(f"{rel} is {_odd_type(st) or 'not a regular file'}; record files and directories")
+
+
+def _describe_dir(
+    abs_dir: str, rel: str, algorithm: str, digester: Digester
+) -> tuple[Entry, dict[str, bytes]]:
+    files: list[Entry] = []
+    for abs_path, child_rel, st in sorted(_walk(abs_dir, rel), key=lambda t: t[1]):
+        if stat.S_ISLNK(st.st_mode):
+            files.append(_symlink_entry(abs_path, child_rel, algorithm))
+        elif stat.S_ISREG(st.st_mode):
+            files.append({"path": child_rel, "type": "file", "size": st.st_size,
+                          "digest": digester(abs_path, st)})
+        else:
+            raise InputError(f"{child_rel} is {_odd_type(st)}; record files and directories")
+    manifest = encode_manifest(rel, files)
+    digest = hash_bytes(manifest, algorithm)
+    name = f"manifest-{digest.split(':', 1)[1]}.json"
+    entry = {"path": rel, "type": "dir", "size": sum(f["size"] for f in files),
+             "digest": digest, "files": len(files), "manifest": name}
+    return entry, {name: manifest}
+
+
+def encode_manifest(rel: str, files: list[Entry]) -> bytes:
+    body = {"path": rel, "files": files}
+    return (json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def decode_manifest(data: bytes) -> list[Entry]:
+    body = json.loads(data)
+    files = body["files"]
+    if not isinstance(files, list):
+        raise ValueError("manifest files is not a list")
+    return files

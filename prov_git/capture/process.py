@@ -1,0 +1,75 @@
+"""Run the user's command: stdio untouched, signals forwarded, status and resource usage recorded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from prov_git.errors import CommandNotFound
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def exit_status(status: dict[str, Any]) -> int:
+    """What `record` exits with: the command's code, or 128+N when a signal killed it."""
+    if status["signal"] is not None:
+        return 128 + int(status["signal"])
+    return int(status["exit_code"] or 0)
+
+
+def not_executed() -> dict[str, Any]:
+    stamp = now_rfc3339()
+    return {"exit_code": None, "signal": None, "started_at": stamp, "ended_at": stamp,
+            "duration_s": 0.0, "resources": None}
+
+
+def run(argv: Sequence[str], cwd: Path) -> dict[str, Any]:
+    """Run argv in cwd sharing our stdin/stdout/stderr; returns the record's status section."""
+    started_at = now_rfc3339()
+    t0 = time.perf_counter()
+    try:
+        child = subprocess.Popen(list(argv), cwd=cwd)
+    except FileNotFoundError:
+        raise CommandNotFound(f"{argv[0]}: command not found; nothing was recorded") from None
+    except PermissionError:
+        raise CommandNotFound(f"{argv[0]}: permission denied; nothing was recorded") from None
+    except OSError as exc:
+        raise CommandNotFound(f"{argv[0]}: cannot run ({exc.strerror}); nothing was recorded") from None
+
+    def forward(signum: int, _frame: object) -> None:
+        # The terminal already signals the whole foreground group; this covers `kill <git-prov pid>`.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in FORWARDED}
+    try:
+        _, wait_status, usage = os.wait4(child.pid, 0)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    child.returncode = 0  # reaped by wait4; keep Popen from waiting again
+    duration = time.perf_counter() - t0
+    killed = os.WIFSIGNALED(wait_status)
+    return {
+        "exit_code": None if killed else os.waitstatus_to_exitcode(wait_status),
+        "signal": os.WTERMSIG(wait_status) if killed else None,
+        "started_at": started_at,
+        "ended_at": now_rfc3339(),
+        "duration_s": round(duration, 6),
+        "resources": {
+            "max_rss_kib": int(usage.ru_maxrss),
+            "user_cpu_s": round(usage.ru_utime, 6),
+            "sys_cpu_s": round(usage.ru_stime, 6),
+        },
+    }

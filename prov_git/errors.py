@@ -1,0 +1,62 @@
+"""One exception hierarchy; the CLI turns it into one line on stderr and an exit status."""
+
+from __future__ import annotations
+
+FATAL = 128
+USAGE = 2
+
+
+class ProvError(Exception):
+    """Root of every error git prov reports to a user. The message is one line and says what to do."""
+
+    exit_code: int = FATAL
+
+
+class UsageError(ProvError):
+    """The command line is malformed."""
+
+    exit_code = USAGE
+
+
+class NotARepository(ProvError):
+    pass
+
+
+class NoWorkTree(ProvError):
+    pass
+
+
+class RunNotFound(ProvError):
+    pass
+
+
+class AmbiguousRun(ProvError):
+    pass
+
+
+class CorruptRecord(ProvError):
+    """A stored record does not parse, does not match the schema, or does not match its id."""
+
+
+class InvalidRecord(CorruptRecord):
+    """A record fails schema validation (raised by prov_git.schema)."""
+
+
+class InputError(ProvError):
+    """An input, output or params path is missing, unreadable, of an odd type or outside the repo."""
+
+
+class ParamsError(ProvError):
+    """A -p value or a params/metrics file is malformed."""
+
+
+class StoreError(ProvError):
+    """refs/prov/runs could not be updated (lock held, too many concurrent writers)."""
+
+
+class RemoteError(ProvError):
+    """A remote could not be reached or refused a push or sent data we reject."""
+
+
+class CommandNotFound(ProvError):
+    """The command to record could not be started."""

@@ -1,0 +1,127 @@
+"""`git prov record`: capture every section around one command run and store the record."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prov_git import record as rec
+from prov_git.capture import env as env_capture
+from prov_git.capture import files, process
+from prov_git.capture.params import collect_metrics, collect_params
+from prov_git.errors import UsageError
+from prov_git.redact import Redactor, load_key
+from prov_git.store import mirror, runs, snapshot
+from prov_git.store.repo import Repo
+
+
+@dataclass
+class RecordRequest:
+    argv: list[str]
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    params_files: list[str] = field(default_factory=list)
+    metrics_files: list[str] = field(default_factory=list)
+    name: str | None = None
+    execute: bool = True
+
+
+@dataclass
+class RecordResult:
+    record: rec.Record
+    exit_status: int
+    warnings: list[str]
+
+
+def warn(message: str) -> None:
+    print(f"git prov: warning: {message}", file=sys.stderr)
+
+
+def redactor(repo: Repo) -> Redactor:
+    return Redactor(
+        load_key(repo.state_dir),
+        allow=repo.config_all("prov.redact.allow"),
+        deny=repo.config_all("prov.redact.deny"),
+        enabled=repo.config_bool("prov.redact.enabled", True),
+    )
+
+
+def hash_algorithm(repo: Repo) -> str:
+    return (repo.config("prov.hashAlgorithm") or "sha256").lower()
+
+
+def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
+    env = env_capture.capture(
+        os.environ, repo.config_all("prov.env.include"), repo.config_all("prov.env.exclude")
+    )
+    env["vars"] = redact.env(env["vars"])
+    return env
+
+
+def _paths(workdir: Path, cwd: Path, given: Sequence[str]) -> list[str]:
+    rels = [files.repo_relative(workdir, cwd, p) for p in given]
+    return list(dict.fromkeys(rels))
+
+
+def _describe_all(
+    workdir: Path, rels: Sequence[str], algorithm: str, *, must_exist: bool
+) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    digester = files.plain_digester(algorithm)
+    entries, side = [], {}
+    for rel in rels:
+        entry, extra = files.describe(workdir, rel, algorithm, digester, must_exist=must_exist)
+        entries.append(entry)
+        side.update(extra)
+    return entries, side
+
+
+def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
+    """Validate everything that can fail before the command runs, run it, then store the record."""
+    workdir = repo.require_workdir()
+    if request.execute and not request.argv:
+        raise UsageError("nothing to run: give the command after --, or use --no-exec")
+    cwd = Path(os.path.realpath(cwd))
+    algorithm = hash_algorithm(repo)
+    files.make_hasher(algorithm)
+    input_paths = _paths(workdir, cwd, request.inputs)
+    output_paths = _paths(workdir, cwd, request.outputs)
+    redact = redactor(repo)
+    params = redact.tree(collect_params(
+        request.params, [(p, cwd / p) for p in request.params_files]
+    ))
+    inputs, side = _describe_all(workdir, input_paths, algorithm, must_exist=True)
+    git = snapshot.capture(repo)
+    env = capture_env(repo, redact)
+    rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
+    command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
+
+    status = process.run(request.argv, cwd) if request.execute else process.not_executed()
+
+    warnings: list[str] = []
+    outputs, out_side = _describe_all(workdir, output_paths, algorithm, must_exist=False)
+    side.update(out_side)
+    for entry in outputs:
+        if entry["type"] == "missing":
+            warnings.append(f"output {entry['path']} was not produced; recorded as missing")
+    metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+    record = rec.assemble(
+        name=request.name, command=command, status=status, git=git, inputs=inputs,
+        outputs=outputs, params=params, metrics=metrics, env=env, hash_algorithm=algorithm,
+    )
+    store_record(repo, record, side)
+    return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings)
+
+
+def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes]) -> None:
+    """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends."""
+    run_id = record["id"]
+    payload = {runs.RUN_FILE: rec.encode(record), **side}
+    pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
+    runs.append(repo, run_id, payload, pins, record["status"]["started_at"])
+    mirror.write_run(repo, run_id, payload)
+

@@ -1,0 +1,82 @@
+"""The .prov/runs/<id>/ mirror: a plain-file view of refs/prov/runs, rebuilt from it at will."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from prov_git.store import runs
+from prov_git.store.repo import Repo
+
+MIRROR_DIR = ".prov"
+GITIGNORE = "# git prov mirror: a view of refs/prov/runs, never committed\n*\n"
+
+
+def root(repo: Repo) -> Path:
+    return repo.require_workdir() / MIRROR_DIR
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of it (temp file + fsync + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def ensure_gitignore(repo: Repo) -> None:
+    ignore = root(repo) / ".gitignore"
+    if not ignore.exists():
+        atomic_write(ignore, GITIGNORE.encode())
+
+
+def run_path(repo: Repo, run_id: str) -> Path:
+    return root(repo) / "runs" / run_id
+
+
+def write_run(repo: Repo, run_id: str, files: dict[str, bytes]) -> None:
+    ensure_gitignore(repo)
+    folder = run_path(repo, run_id)
+    for name, data in files.items():
+        target = folder / name
+        try:
+            if target.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        atomic_write(target, data)
+
+
+def rebuild(repo: Repo) -> tuple[int, int]:
+    """Write every run of the ref into the mirror; returns (runs written or repaired, runs checked)."""
+    head = runs.tip(repo)
+    ensure_gitignore(repo)
+    if head is None:
+        return 0, 0
+    repaired = 0
+    ids = runs.all_ids(repo, head)
+    for run_id in ids:
+        files = runs.run_files(repo, run_id, head)
+        folder = run_path(repo, run_id)
+        stale = any(_differs(folder / n, d) for n, d in files.items())
+        if stale:
+            write_run(repo, run_id, files)
+            repaired += 1
+    return repaired, len(ids)
+
+
+def _differs(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() != data
+    except OSError:
+        return True

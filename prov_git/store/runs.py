@@ -1,0 +1,307 @@
+"""The run store: an orphan commit chain on refs/prov/runs.
+
+Layout (docs/format.md): the tree holds runs/<id[0:2]>/<id>/run.json plus side files. Each run
+appends one commit whose first parent is the previous tip and whose other parents pin the code
+commits the run recorded. Commit dates strictly increase and are never earlier than the start of
+the runs they carry, so a walk in date order meets runs newest first without reading records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import math
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import pygit2
+
+from prov_git.errors import RunNotFound, StoreError
+from prov_git.store.repo import Repo
+
+REF = "refs/prov/runs"
+RUN_FILE = "run.json"
+BLOB = pygit2.enums.FileMode.BLOB
+TREE = pygit2.enums.FileMode.TREE
+ROOT_MESSAGE = "prov: root\n"
+MAX_ATTEMPTS = 400
+STALE_LOCK_S = 60.0
+_RUN_LINE = re.compile(r"^prov: run ([0-9a-f]{64})$")
+_STARTED_LINE = re.compile(r"^Prov-Started: (\S+)$", re.M)
+
+
+def run_dir(run_id: str) -> str:
+    return f"runs/{run_id[:2]}/{run_id}"
+
+
+def parse_time(stamp: str) -> float:
+    """Epoch seconds of an RFC 3339 UTC stamp as we write them (…Z, up to 9 fraction digits)."""
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    whole = datetime.fromisoformat(head + "+00:00").timestamp()
+    return whole + (float("0." + frac) if frac else 0.0)
+
+
+@dataclass(frozen=True)
+class RunRef:
+    id: str
+    started_at: str
+    commit: str
+
+    @property
+    def started(self) -> float:
+        return parse_time(self.started_at)
+
+
+def _signature(repo: Repo, when: int) -> pygit2.Signature:
+    name = repo.config("user.name") or "git prov"
+    email = repo.config("user.email") or "git-prov@localhost"
+    return pygit2.Signature(name, email, when, 0)
+
+
+def tip(repo: Repo) -> pygit2.Commit | None:
+    try:
+        ref = repo.git.references.get(REF)
+    except pygit2.GitError as exc:
+        raise StoreError(f"cannot read {REF}: {exc}") from None
+    if ref is None:
+        return None
+    commit = repo.git.get(ref.target)
+    if not isinstance(commit, pygit2.Commit):
+        raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
+    return commit
+
+
+def _insert(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.Oid) -> pygit2.Oid:
+    """A copy of base with oid placed at path (list of names), sharing every untouched subtree."""
+    builder = repo.git.TreeBuilder(base) if base is not None else repo.git.TreeBuilder()
+    head, rest = path[0], path[1:]
+    if not rest:
+        builder.insert(head, oid, TREE)
+        return builder.write()
+    child = None
+    if base is not None and head in base:
+        entry = base[head]
+        child = entry if isinstance(entry, pygit2.Tree) else None
+    builder.insert(head, _insert(repo, child, rest, oid), TREE)
+    return builder.write()
+
+
+def _write_run_tree(repo: Repo, files: dict[str, bytes]) -> pygit2.Oid:
+    builder = repo.git.TreeBuilder()
+    for name in sorted(files):
+        builder.insert(name, repo.git.create_blob(files[name]), BLOB)
+    return builder.write()
+
+
+def _commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Oid], message: str) -> pygit2.Oid:
+    floor = max((repo.git.get(p).commit_time + 1 for p in parents[:1]), default=0)
+    when = max(math.ceil(time.time()), floor)
+    sig = _signature(repo, when)
+    return repo.git.create_commit(None, sig, sig, message, tree, parents)
+
+
+def _ensure_reflog(repo: Repo) -> None:
+    # libgit2 only appends to a reflog that exists for refs outside refs/heads.
+    log = repo.common_dir / "logs" / REF
+    if not log.exists():
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()
+
+
+def _lock_path(repo: Repo) -> str:
+    return str(repo.common_dir / (REF + ".lock"))
+
+
+def _clear_stale_lock(repo: Repo) -> float | None:
+    """Remove a ref lock abandoned by a killed writer; returns the age of a lock still held."""
+    lock = _lock_path(repo)
+    try:
+        age = time.time() - os.stat(lock).st_mtime
+    except FileNotFoundError:
+        return None
+    if age > STALE_LOCK_S:
+        # A ref update holds its lock for microseconds; a minute-old lock has no live owner.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        return None
+    return age
+
+
+def update_ref(
+    repo: Repo, build: Callable[[pygit2.Commit | None], pygit2.Oid], message: str
+) -> pygit2.Oid:
+    """Compare-and-swap refs/prov/runs to build(old_tip) -> new commit id; retry on conflict.
+
+    build may be called several times (once per attempt), always with the tip it must extend.
+    """
+    _ensure_reflog(repo)
+    for attempt in range(MAX_ATTEMPTS):
+        current = repo.git.references.get(REF)
+        old = repo.git.get(current.target) if current is not None else None
+        new = build(old)
+        if old is not None and new == old.id:
+            return new
+        try:
+            if current is None:
+                repo.git.create_reference_direct(REF, new, False, message=message)
+            else:
+                current.set_target(new, message)
+            return new
+        except (pygit2.GitError, OSError, pygit2.AlreadyExistsError):
+            held = _clear_stale_lock(repo)
+            if attempt == MAX_ATTEMPTS - 1 and held is not None:
+                raise StoreError(
+                    f"{REF} is locked by another writer ({held:.0f}s old: {_lock_path(repo)}); "
+                    "retry, or remove the lock if no git prov is running"
+                ) from None
+            time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 10))
+    raise StoreError(f"could not update {REF}: too many concurrent writers; retry")
+
+
+def _root(repo: Repo) -> pygit2.Oid:
+    empty = repo.git.TreeBuilder().write()
+    return _commit(repo, empty, [], ROOT_MESSAGE)
+
+
+def append(
+    repo: Repo, run_id: str, files: dict[str, bytes], pins: list[str], started_at: str
+) -> pygit2.Oid:
+    """Add one run (run.json + side files) as a new commit on refs/prov/runs; returns the commit."""
+    # libgit2 does not fsync by default; a run reported as recorded must survive a power cut.
+    pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 1)
+    run_tree = _write_run_tree(repo, files)
+    pin_ids = list(dict.fromkeys(pygit2.Oid(hex=p) for p in pins))
+    message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started_at}\n"
+    path = ["runs", run_id[:2], run_id]
+
+    def build(old: pygit2.Commit | None) -> pygit2.Oid:
+        parent = old.id if old is not None else _root(repo)
+        base = repo.git.get(parent).tree
+        tree = _insert(repo, base, path, run_tree)
+        return _commit(repo, tree, [parent, *pin_ids], message)
+
+    new = update_ref(repo, build, f"git prov: record {run_id[:12]}")
+    maybe_pack(repo)
+    return new
+
+
+def maybe_pack(repo: Repo) -> None:
+    """Pack loose objects the way git does after commits; libgit2 never packs on its own.
+
+    git's own `gc --auto` heuristic: more than gc.auto/256 loose objects in objects/17.
+    """
+    try:
+        limit = int(repo.config("gc.auto") or 6700)
+        loose = len(os.listdir(repo.common_dir / "objects" / "17"))
+    except (OSError, ValueError):
+        return
+    if limit <= 0 or loose <= (limit + 255) // 256:
+        return
+    import subprocess
+
+    subprocess.Popen(
+        ["git", "gc", "--auto", "--quiet"], cwd=repo.common_dir,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def chain_parents(commit: pygit2.Commit) -> list[pygit2.Oid]:
+    """The parents that belong to the store (run commits pin code commits as further parents)."""
+    if _RUN_LINE.match(commit.message.split("\n", 1)[0]):
+        return list(commit.parent_ids[:1])
+    return list(commit.parent_ids)
+
+
+def run_of(commit: pygit2.Commit) -> RunRef | None:
+    first, _, rest = commit.message.partition("\n")
+    match = _RUN_LINE.match(first)
+    if not match:
+        return None
+    started = _STARTED_LINE.search(rest)
+    stamp = started.group(1) if started else "1970-01-01T00:00:00Z"
+    return RunRef(id=match.group(1), started_at=stamp, commit=str(commit.id))
+
+
+def iter_newest(repo: Repo) -> Iterator[RunRef]:
+    """Runs newest first by (start time, id), reading only the commits it must."""
+    head = tip(repo)
+    if head is None:
+        return
+    frontier: list[tuple[int, str, pygit2.Commit]] = [(-head.commit_time, str(head.id), head)]
+    seen = {head.id}
+    ready: list[tuple[float, str, RunRef]] = []  # max-heap on (start, id) via negation
+    while frontier:
+        newest_date = -frontier[0][0]
+        # No unvisited run can have started after newest_date (dates >= starts, date-ordered walk).
+        while ready and -ready[0][0] > newest_date:
+            yield heapq.heappop(ready)[2]
+        _, _, commit = heapq.heappop(frontier)
+        ref = run_of(commit)
+        if ref is not None:
+            heapq.heappush(ready, (-ref.started, _neg(ref.id), ref))
+        for pid in chain_parents(commit):
+            if pid not in seen:
+                seen.add(pid)
+                parent = repo.git.get(pid)
+                heapq.heappush(frontier, (-parent.commit_time, str(pid), parent))
+    while ready:
+        yield heapq.heappop(ready)[2]
+
+
+def _neg(run_id: str) -> str:
+    # Ties on start time order by id, larger first, inside a min-heap.
+    return "".join(chr(0x7F - ord(c)) for c in run_id)
+
+
+def ids_with_prefix(repo: Repo, prefix: str) -> list[str]:
+    head = tip(repo)
+    if head is None:
+        return []
+    try:
+        fan = head.tree["runs"][prefix[:2]]  # type: ignore[index]
+    except KeyError:
+        return []
+    if not isinstance(fan, pygit2.Tree):
+        return []
+    return sorted(e.name for e in fan if e.name and e.name.startswith(prefix))
+
+
+def all_ids(repo: Repo, commit: pygit2.Commit | None = None) -> list[str]:
+    head = commit if commit is not None else tip(repo)
+    if head is None or "runs" not in head.tree:
+        return []
+    out: list[str] = []
+    for fan in head.tree["runs"]:  # type: ignore[union-attr]
+        if isinstance(fan, pygit2.Tree):
+            out.extend(e.name for e in fan if e.name)
+    return out
+
+
+def read_file(repo: Repo, run_id: str, name: str = RUN_FILE) -> bytes:
+    head = tip(repo)
+    if head is None:
+        raise RunNotFound("no runs recorded yet: record one with `git prov record -- CMD`")
+    try:
+        blob = head.tree[f"{run_dir(run_id)}/{name}"]
+    except KeyError:
+        raise RunNotFound(f"run {run_id[:12]} has no {name} in {REF}") from None
+    if not isinstance(blob, pygit2.Blob):
+        raise RunNotFound(f"{run_dir(run_id)}/{name} in {REF} is not a file")
+    return blob.data
+
+
+def run_files(repo: Repo, run_id: str, commit: pygit2.Commit | None = None) -> dict[str, bytes]:
+    head = commit if commit is not None else tip(repo)
+    if head is None:
+        return {}
+    try:
+        tree = head.tree[run_dir(run_id)]
+    except KeyError:
+        return {}
+    return {e.name: e.data for e in tree if isinstance(e, pygit2.Blob) and e.name}  # type: ignore[union-attr]
