@@ -106,15 +106,15 @@ def mirror() -> None:
     click.echo(f"git prov: mirror has {total} runs ({repaired} written)", err=True)
 
 
-# Further commands register themselves below (one import each keeps start-up lean).
-COMMAND_MODULES: list[str] = []
-
-
 def _register() -> None:
+    """Import every module of prov_git.commands; each adds its commands to `cli`."""
     import importlib
+    import pkgutil
 
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
+    from prov_git import commands
+
+    for info in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"prov_git.commands.{info.name}")
 
 
 @contextmanager

@@ -290,9 +290,10 @@ class _Patterns:
             r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s:/?#@\[\]]*)"
             r"(?::(?P<pw>[^\s/?#]*))?@"
         )
-        # --flag value / --flag=value inside a string (a shell snippet, JAVA_OPTS, ...).
+        # --flag value / --flag=value inside a string (a shell snippet, JAVA_OPTS, ...);
+        # a following -x is the next option, not a value.
         self.flag = re.compile(
-            r"(?<![\w-])(?P<flag>--?[A-Za-z][\w.-]*)(?P<sep>=|\s+)"
+            r"(?<![\w-])(?P<flag>--?[A-Za-z][\w.-]*)(?P<sep>=|\s+(?!-))"
             rf"(?P<val>{_MARKER_RE.pattern}|\"[^\"]*\"|'[^']*'|[^\s'\"]+)"
         )
         # NAME=VALUE inside a string (query strings, ADO connection strings, `export X=...`).
@@ -388,10 +389,9 @@ class Redactor:
         return f"{m['pre']}{user}:{self._mark(pw) if pw else pw}@"
 
     def _inline_flag(self, m: re.Match[str]) -> str:
-        val = m["val"]
-        if not self._flag_is_secret(m["flag"]) or (m["sep"] != "=" and val.startswith("-")):
+        if not self._flag_is_secret(m["flag"]):
             return m[0]
-        return f"{m['flag']}{m['sep']}{self._mark_quoted(val)}"
+        return f"{m['flag']}{m['sep']}{self._mark_quoted(m['val'])}"
 
     def _inline_pair(self, m: re.Match[str]) -> str:
         name = m["name"]
