@@ -32,6 +32,7 @@ import itertools
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,18 +53,22 @@ def load_key(state_dir: Path) -> bytes:
     """The repository's redaction key, created on first use (first writer wins)."""
     state_dir = Path(state_dir)
     path = state_dir / KEY_FILE
-    for _ in range(200):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            _create_key(state_dir, path)
-            continue
-        if len(data) == KEY_BYTES:
-            return data
-        if len(data) > KEY_BYTES:
-            raise ProvError(f"{path} is corrupt; delete it (old runs' secret markers will differ)")
-        # Short only while a writer without hard links is still writing it: wait for it.
-        _sleep(0.005)
+    try:
+        for _ in range(200):
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                _create_key(state_dir, path)
+                continue
+            if len(data) == KEY_BYTES:
+                return data
+            if len(data) > KEY_BYTES:
+                raise ProvError(f"{path} is corrupt; delete it (old runs' secret markers will differ)")
+            # Short only while a writer without hard links is still writing it: wait for it.
+            time.sleep(0.005)
+    except OSError as exc:
+        raise ProvError(f"cannot read or create {path}: {exc.strerror or exc}; "
+                        f"check the permissions of {state_dir}") from None
     raise ProvError(f"{path} stays incomplete; delete it and run again")
 
 
@@ -106,12 +111,6 @@ def _mkstemp(folder: Path) -> tuple[int, str]:
     import tempfile  # only on the first record in a repository
 
     return tempfile.mkstemp(prefix=".redact.key.", dir=folder)
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def marker(key: bytes, value: str) -> str:

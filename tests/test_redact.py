@@ -1,0 +1,620 @@
+"""Redaction of env, argv, params and metrics: secret shapes, false positives, config, the key.
+
+Fake secrets are assembled at run time (prefix + generated body) so that secret scanners do not
+flag this file; none of them is a real credential.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import random
+import re
+import stat
+import string
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from prov_git.errors import ProvError
+from prov_git.redact import MARKER, Redactor, _rx, load_key, marker
+
+KEY = bytes(range(32))
+R = Redactor(KEY)
+MARKER_RE = re.compile(r"\[REDACTED hmac-sha256:[0-9a-f]{16}\]")
+ALNUM = string.ascii_letters + string.digits
+UPPER_ALNUM = string.ascii_uppercase + string.digits
+SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
+
+
+def body(n: int, seed: int, alphabet: str = ALNUM) -> str:
+    """A deterministic random-looking token body with at least one digit."""
+    rng = random.Random(seed)
+    return rng.choice(string.digits) + "".join(rng.choices(alphabet, k=n - 1))
+
+
+def dumped(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def assert_redacted(out: Any, *secrets: str) -> None:
+    text = dumped(out)
+    assert MARKER in text, text
+    for secret in secrets:
+        assert secret not in text, (secret, text)
+
+
+# --------------------------------------------------------------------- value-shaped secrets
+
+PEM_BODY = body(64, 99, ALNUM + "+/")
+JWT = ("eyJ" + "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + "."
+       + "eyJ" + "zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ" + "." + body(43, 7, ALNUM + "_-"))
+
+
+def pem(kind: str) -> str:
+    begin, end = "-----" + "BEGIN ", "-----" + "END "
+    return f"{begin}{kind}-----\n{PEM_BODY}\n{PEM_BODY[::-1]}\n{end}{kind}-----\n"
+
+
+# (label, value, substrings that must not survive)
+VALUE_SECRETS: list[tuple[str, str, tuple[str, ...]]] = [
+    *[(p, (s := "gh" + p + "_" + body(36, i)), (s,)) for i, p in enumerate("pousr")],
+    ("github_pat", (s := "github" + "_pat_" + body(22, 10) + "_" + body(59, 11)), (s,)),
+    ("gitlab", (s := "gl" + "pat-" + body(20, 12)), (s,)),
+    ("aws AKIA", (s := "AK" + "IA" + body(16, 13, UPPER_ALNUM)), (s,)),
+    ("aws ASIA", (s := "AS" + "IA" + body(16, 14, UPPER_ALNUM)), (s,)),
+    ("openai", (s := "sk" + "-proj-" + body(48, 15)), (s,)),
+    ("anthropic", (s := "sk" + "-ant-api03-" + body(80, 16)), (s,)),
+    ("stripe live", (s := "sk" + "_live_" + body(24, 17)), (s,)),
+    ("stripe test", (s := "sk" + "_test_" + body(24, 18)), (s,)),
+    ("stripe restricted", (s := "rk" + "_live_" + body(24, 19)), (s,)),
+    ("stripe webhook", (s := "wh" + "sec_" + body(32, 20)), (s,)),
+    ("slack bot", (s := "xo" + "xb-" + body(11, 21, string.digits) + "-" + body(24, 22)), (s,)),
+    ("slack user", (s := "xo" + "xp-" + body(11, 23, string.digits) + "-" + body(24, 24)), (s,)),
+    ("huggingface", (s := "hf" + "_" + body(34, 25)), (s,)),
+    ("npm", (s := "np" + "m_" + body(36, 26)), (s,)),
+    ("google api", (s := "AI" + "za" + body(35, 27, ALNUM + "_-")), (s,)),
+    ("google oauth", (s := "ya" + "29." + body(60, 28, ALNUM + "_-")), (s,)),
+    ("sendgrid", (s := "S" + "G." + body(22, 29) + "." + body(43, 30)), (s,)),
+    ("pypi", (s := "py" + "pi-AgEIcHlwaS5vcmc" + body(60, 31)), (s,)),
+    ("pem rsa", pem("RSA " + "PRIVATE KEY"), (PEM_BODY,)),
+    ("pem openssh", pem("OPENSSH " + "PRIVATE KEY"), (PEM_BODY,)),
+    ("pem pkcs8 encrypted", pem("ENCRYPTED " + "PRIVATE KEY"), (PEM_BODY,)),
+    ("pem ec", "key:\n" + pem("EC " + "PRIVATE KEY"), (PEM_BODY,)),
+    ("pgp", pem("PGP " + "PRIVATE KEY BLOCK"), (PEM_BODY,)),
+    ("jwt", JWT, (JWT,)),
+    ("jwt in text", f"token is {JWT} ok", (JWT,)),
+    ("slack webhook", (s := "https://hooks." + "slack.com/services/T0" + body(8, 32) + "/B0"
+                       + body(8, 33) + "/" + body(24, 34)), (s[24:],)),
+    ("discord webhook", "https://discord.com/api/" + "webhooks/123456789/" + (s := body(68, 35)),
+     (s,)),
+    ("bearer", "Bearer " + (s := body(40, 36, ALNUM + "._-")), (s,)),
+    ("authorization basic", "Authorization: Basic " + (s := "YWxpY2U6aHVudGVyMnh5eg=="), (s,)),
+    ("postgres url", "postgres://app:Hunt3r2xyz@db.internal:5432/prod", ("Hunt3r2xyz",)),
+    ("postgres password with @", "postgresql://app:p@ss4Word@db/prod", ("p@ss4Word", "ss4Word")),
+    ("mongodb+srv", "mongodb+srv://admin:M0ngoPassw0rd@cluster0.example.net/db?retryWrites=true",
+     ("M0ngoPassw0rd",)),
+    ("redis password only", "redis://:R3disSecret99@cache:6379/0", ("R3disSecret99",)),
+    ("https user:token", "https://x-access-token:Tok3nValue42@github.com/a/b.git",
+     ("Tok3nValue42",)),
+    ("https 40-hex user", "https://" + (s := "0123456789abcdef0123456789abcdef01234567")
+     + "@github.com/a/b.git", (s,)),
+    ("url query token", "https://api.example.com/v1?access_token=Qu3ryTok3n&page=2",
+     ("Qu3ryTok3n",)),
+    ("azure sas", "https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sig=S1gnatur3%2Babc",
+     ("S1gnatur3%2Babc",)),
+    ("aws presigned", "https://b.s3.amazonaws.com/k?X-Amz-Signature=ab12cd34ef56&X-Amz-Expires=60",
+     ("ab12cd34ef56",)),
+    ("ado password", "Server=db;Database=x;User Id=sa;Password=Ad0 Pass;word;",
+     ("Ad0 Pass", "Ad0")),
+    ("odbc pwd", "Driver={ODBC};Server=db;Uid=sa;Pwd=0dbcSecret;", ("0dbcSecret",)),
+    ("azure storage", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+     + (s := body(40, 37, ALNUM + "+/")) + "==;EndpointSuffix=core.windows.net", (s,)),
+    ("shell export", "export DB_PASSWORD=Sh3llSecret && ./run.sh", ("Sh3llSecret",)),
+    ("shell flag", "curl --token Fl4gSecret https://api.example.com", ("Fl4gSecret",)),
+    ("java opts", "-Xmx4g -Djavax.net.ssl.keyStorePassword=J4vaSecret", ("J4vaSecret",)),
+    ("header", "X-Api-Key: H3aderSecret", ("H3aderSecret",)),
+    ("private token header", "PRIVATE-TOKEN: Pr1vateTok", ("Pr1vateTok",)),
+]
+
+
+def test_at_least_thirty_value_shapes() -> None:
+    assert len({label for label, _, _ in VALUE_SECRETS}) >= 30
+
+
+@pytest.mark.parametrize(("label", "value", "secrets"), VALUE_SECRETS,
+                         ids=[c[0] for c in VALUE_SECRETS])
+def test_value_shapes_are_redacted(label: str, value: str, secrets: tuple[str, ...]) -> None:
+    assert_redacted(R.value(value), *secrets)
+    assert_redacted(R.env({"SOME_SETTING": value}), *secrets)
+    assert_redacted(R.argv(["tool", "--opt", value]), *secrets)
+    assert_redacted(R.argv(["tool", f"--opt={value}"]), *secrets)
+    assert_redacted(R.tree({"setting": [value]}), *secrets)
+
+
+def test_token_shape_replaces_the_whole_value() -> None:
+    value = "prefix " + "gh" + "p_" + body(36, 1) + " suffix"
+    assert R.value(value) == marker(KEY, value)
+
+
+def test_url_password_only_is_replaced() -> None:
+    out = R.value("https://alice:Hunt3r2xyz@host.example/x")
+    assert out == f"https://alice:{marker(KEY, 'Hunt3r2xyz')}@host.example/x"
+    assert R.value("postgres://u:Pw0rd99@h/db") == f"postgres://u:{marker(KEY, 'Pw0rd99')}@h/db"
+
+
+def test_ado_password_keeps_other_fields() -> None:
+    out = R.value("Server=db;User Id=sa;Password=Ad0 Pass;Database=x")
+    assert out == f"Server=db;User Id=sa;Password={marker(KEY, 'Ad0 Pass')};Database=x"
+
+
+# ----------------------------------------------------------------------- name-based secrets
+
+SECRET_NAMES = [
+    "GITHUB_TOKEN", "GH_TOKEN", "HF_TOKEN", "CI_JOB_TOKEN", "AWS_SESSION_TOKEN", "accessToken",
+    "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "CLIENT_SECRET", "clientSecret", "SECRETS",
+    "DB_PASSWORD", "PGPASSWORD", "MYSQL_ROOT_PASSWORD", "DB_PASS", "PASSWD", "SMTP_PASSWD",
+    "MYSQL_PWD", "KEY_PASSPHRASE",
+    "API_KEY", "api-key", "apiKey", "APIKEY", "OPENAI_APIKEY", "PRIVATE_KEY", "private.key",
+    "STRIPE_KEY", "KEY", "SSH_KEYS",
+    "CREDENTIAL", "CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS", "DOCKER_CREDS",
+    "AUTH", "AUTH_TOKEN", "GITHUB_AUTH", "OAUTH", "BASIC_AUTH", "HTTP_AUTHORIZATION",
+    "COOKIE", "SESSION_COOKIE", "SESSION", "SESSION_ID", "sessionId", "PRIVATE", "PRIVATE_TOKEN",
+    "SENTRY_DSN", "DSN", "CONN_STR", "DB_CONNECTION_STRING", "ConnectionString", "TOKEN2",
+]
+HARMLESS_NAMES = [
+    "PATH", "HOME", "PWD", "OLDPWD", "LANG", "TERM", "SHELL", "USER", "VIRTUAL_ENV", "EDITOR",
+    "KEYBOARD", "KEYBOARD_LAYOUT", "MONKEY", "HOTKEY", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+    "AUTHOR", "AUTHORS", "XAUTHORITY", "SSH_AUTH_SOCK", "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "DESKTOP_SESSION", "GDMSESSION",
+    "SESSION_MANAGER", "TOKENIZERS_PARALLELISM", "tokenizer", "max_tokens", "max_new_tokens",
+    "num_tokens", "pad_token_id", "eos_token", "BYPASS", "PASSTHROUGH", "low_pass", "high_pass",
+    "sort_key", "key_dim", "PASSWORD_FILE", "POSTGRES_PASSWORD_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+    "TOKEN_URL", "AUTH_TYPE", "SESSION_TIMEOUT", "password-stdin", "secretary", "COMPASS",
+    "PASSPORT", "LS_COLORS", "COOKIECUTTER_CONFIG", "lr", "epochs", "",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_secret_names(name: str) -> None:
+    assert R.name_is_secret(name)
+    assert_redacted(R.env({name: "plain-v4lue"}), "plain-v4lue")
+    assert_redacted(R.tree({name: "plain-v4lue"}), "plain-v4lue")
+
+
+@pytest.mark.parametrize("name", HARMLESS_NAMES)
+def test_harmless_names(name: str) -> None:
+    assert not R.name_is_secret(name)
+
+
+def test_secret_name_marks_even_ordinary_values() -> None:
+    assert R.env({"DB_PASSWORD": "x"}) == {"DB_PASSWORD": marker(KEY, "x")}
+
+
+# --------------------------------------------------------------------------------- argv forms
+
+ARGV_SECRETS: list[tuple[str, list[str], tuple[str, ...]]] = [
+    ("--password X", ["mysql", "--password", "Arg1Secret"], ("Arg1Secret",)),
+    ("--password=X", ["mysql", "--password=Arg2Secret"], ("Arg2Secret",)),
+    ("--token X", ["gh", "--token", "Arg3Secret"], ("Arg3Secret",)),
+    ("--api-key=X", ["tool", "--api-key=Arg4Secret"], ("Arg4Secret",)),
+    ("--api_key X", ["tool", "--api_key", "Arg5Secret"], ("Arg5Secret",)),
+    ("--secret X", ["tool", "--secret", "Arg6Secret"], ("Arg6Secret",)),
+    ("--auth X", ["tool", "--auth", "user:Arg7Secret"], ("Arg7Secret",)),
+    ("--passwd X", ["tool", "--passwd", "Arg8Secret"], ("Arg8Secret",)),
+    ("--client-secret X", ["tool", "--client-secret", "Arg9Secret"], ("Arg9Secret",)),
+    ("--hf-token X", ["train", "--hf-token", "Arg10Secret"], ("Arg10Secret",)),
+    ("-token X (go style)", ["tool", "-token", "Arg11Secret"], ("Arg11Secret",)),
+    ("--db-password X", ["tool", "--db-password", "Arg12Secret"], ("Arg12Secret",)),
+    ("env-style", ["env", "AWS_SECRET_ACCESS_KEY=Arg13 Secret", "cmd"], ("Arg13", "Secret")),
+    ("docker -e", ["docker", "run", "-e", "DB_PASSWORD=Arg14Secret", "img"], ("Arg14Secret",)),
+    ("nested K=V", ["kubectl", "create", "secret", "generic", "s",
+                    "--from-literal=password=Arg15Secret"], ("Arg15Secret",)),
+    ("git config", ["git", "config", "user.password", "Arg16Secret"], ("Arg16Secret",)),
+    ("aws configure", ["aws", "configure", "set", "aws_secret_access_key", "Arg17Secret"],
+     ("Arg17Secret",)),
+    ("curl -u", ["curl", "-u", "alice:Arg18Secret", "https://x"], ("Arg18Secret",)),
+    ("curl header", ["curl", "-H", "Authorization: Bearer Arg19Secret0000", "https://x"],
+     ("Arg19Secret",)),
+    ("header api key", ["curl", "-H", "X-Api-Key: Arg20Secret", "https://x"], ("Arg20Secret",)),
+    ("url creds", ["git", "clone", "https://bob:Arg21Secret@git.example.com/r.git"],
+     ("Arg21Secret",)),
+    ("sh -c", ["sh", "-c", "curl --token Arg22Secret https://x && echo ok"], ("Arg22Secret",)),
+    ("token in flag name", ["tool", "--x" + "gh" + "p_" + body(36, 40)], (body(36, 40),)),
+]
+
+
+@pytest.mark.parametrize(("label", "argv", "secrets"), ARGV_SECRETS,
+                         ids=[c[0] for c in ARGV_SECRETS])
+def test_argv_forms_are_redacted(label: str, argv: list[str], secrets: tuple[str, ...]) -> None:
+    out = R.argv(argv)
+    assert len(out) == len(argv)
+    assert out[0] == argv[0]
+    assert_redacted(out, *secrets)
+
+
+def test_argv_keeps_flags_and_structure() -> None:
+    out = R.argv(["python", "train.py", "--token", "abc", "--api-key=xyz", "--epochs", "10"])
+    assert out == ["python", "train.py", "--token", marker(KEY, "abc"),
+                   f"--api-key={marker(KEY, 'xyz')}", "--epochs", "10"]
+
+
+def test_argv_boolean_flags_do_not_eat_the_next_argument() -> None:
+    argv = ["docker", "login", "--password-stdin", "registry.example.com"]
+    assert R.argv(argv) == argv
+    argv = ["tool", "--no-password", "target"]
+    assert R.argv(argv) == argv
+    assert R.argv(["tool", "--token", "--verbose"]) == ["tool", "--token", "--verbose"]
+
+
+def test_argv_ambiguous_short_flags_are_left_alone() -> None:
+    argv = ["docker", "run", "-p", "8080:80", "-u", "1000:1000", "img"]
+    assert R.argv(argv) == argv
+
+
+def test_argv_zero_is_kept() -> None:
+    assert R.argv(["/opt/tools/secret-token-helper", "x"])[0] == "/opt/tools/secret-token-helper"
+    assert R.argv([]) == []
+
+
+# ------------------------------------------------------------------------------------- trees
+
+
+def test_tree_redacts_under_secret_keys_and_token_strings() -> None:
+    token = "gh" + "p_" + body(36, 50)
+    params = {"lr": 0.1, "db": {"password": 1234, "host": "db"}, "api_keys": ["k1x", "k2y"],
+              "auth": {"user": "u", "pw": "p"}, "notes": ["see", f"tok={token}"],
+              "apiKey": None, "ok": True, token: 1}
+    out = R.tree(params)
+    assert out["lr"] == 0.1
+    assert out["db"] == {"password": marker(KEY, "1234"), "host": "db"}
+    assert out["api_keys"] == marker(KEY, json.dumps(["k1x", "k2y"]))
+    assert out["auth"] == marker(KEY, json.dumps({"pw": "p", "user": "u"}))
+    assert out["notes"][0] == "see" and MARKER_RE.fullmatch(out["notes"][1])
+    assert out["apiKey"] == marker(KEY, "null")
+    assert out["ok"] is True
+    assert_redacted(out, token, "k1x", "1234")
+    assert params["db"]["password"] == 1234  # the input is not modified
+
+
+def test_tree_with_secret_name_and_scalars() -> None:
+    assert R.tree("s3cret", name="password") == marker(KEY, "s3cret")
+    assert R.tree(42, name="token") == marker(KEY, "42")
+    assert R.tree(42) == 42
+    assert R.tree(("a", 1)) == ["a", 1]
+
+
+# ---------------------------------------------------------------------- no false positives
+
+REALISTIC_ENV = {
+    "PATH": "/home/ann/.venv/bin:/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/home/ann",
+    "PWD": "/home/ann/projects/model",
+    "OLDPWD": "/home/ann",
+    "LANG": "en_US.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "TERM": "xterm-256color",
+    "SHELL": "/bin/bash",
+    "USER": "ann",
+    "LOGNAME": "ann",
+    "HOSTNAME": "gpu-node-07",
+    "VIRTUAL_ENV": "/home/ann/projects/model/.venv",
+    "EDITOR": "vim",
+    "PYTHONPATH": "/home/ann/projects/model/src",
+    "CUDA_VISIBLE_DEVICES": "0,1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_NUM_THREADS": "8",
+    "SSH_AUTH_SOCK": "/tmp/ssh-XXXXabcd/agent.1234",
+    "XDG_SESSION_ID": "3",
+    "XDG_SESSION_TYPE": "tty",
+    "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus",
+    "XAUTHORITY": "/home/ann/.Xauthority",
+    "DISPLAY": ":0",
+    "GIT_AUTHOR_NAME": "Ann Example",
+    "GIT_COMMIT": SHA,
+    "MODEL_FAMILY": "sk-learn",
+    "REPO_URL": "https://github.com/a/b.git",
+    "SSH_REPO": "git@github.com:a/b.git",
+    "PIP_INDEX_URL": "https://pypi.org/simple",
+    "JAVA_OPTS": "-Xmx4g -Dfile.encoding=UTF-8",
+    "LS_COLORS": "rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35:do=01;35:bd=40;33;01:"
+                 "or=40;31;01:ex=01;32:*.tar=01;31:*.tgz=01;31:*.jpg=01;35:*.pem=00;33:",
+    "HISTCONTROL": "ignoreboth",
+    "LESSOPEN": "| /usr/bin/lesspipe %s",
+    "PS1": r"\u@\h:\w\$ ",
+    "TZ": "Europe/Berlin",
+    "RUN_NOTE": "sk-learn-tutorial-for-beginners compare risk-averse disk-usage",
+    "DATE": "2024-05-01T12:00:00+02:00",
+    "DOCKER_HOST": "unix:///var/run/docker.sock",
+    "HTTP_PROXY": "http://proxy.internal:3128",
+    "UUID": "123e4567-e89b-12d3-a456-426614174000",
+    "SHA256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+}
+
+
+def test_realistic_environment_is_untouched() -> None:
+    assert R.env(REALISTIC_ENV) == REALISTIC_ENV
+
+
+def test_ordinary_values_and_argv_are_untouched() -> None:
+    for value in [SHA, "sk-learn", "lr=0.1", "https://github.com/a/b.git", "--epochs 10",
+                  "git@github.com:a/b.git", "/usr/lib/x86_64-linux-gnu", "C:\\Users\\ann",
+                  "name=value", "Bearer of good news", "a=1;b=2", "http://localhost:8080/x"]:
+        assert R.value(value) == value, value
+    argv = ["python", "train.py", "--epochs", "10", "lr=0.1", "--model", "sk-learn",
+            "--repo", "https://github.com/a/b.git", "--commit", SHA, "-p", "8080",
+            "--author", "Ann <ann@example.com>", "--tokenizer", "bert-base", "--max-tokens",
+            "512", "tests/test_token.py", "fix_token_refresh", "main"]
+    assert R.argv(argv) == argv
+    params = {"lr": 0.1, "epochs": 10, "tokenizer": "bert", "max_tokens": 512,
+              "pad_token_id": 0, "sort_key": "date", "low_pass": 0.3, "author": "ann",
+              "url": "https://github.com/a/b.git", "commit": SHA, "model": "sk-learn"}
+    assert R.tree(params) == params
+
+
+# ------------------------------------------------------------------------ allow/deny/enabled
+
+
+def test_allow_exempts_names_but_not_token_values() -> None:
+    r = Redactor(KEY, allow=["github_token", "*_SESSION_ID"])
+    token = "gh" + "p_" + body(36, 60)
+    assert not r.name_is_secret("GITHUB_TOKEN")
+    assert r.env({"GITHUB_TOKEN": "plain"}) == {"GITHUB_TOKEN": "plain"}
+    assert r.env({"GITHUB_TOKEN": token}) == {"GITHUB_TOKEN": marker(KEY, token)}
+    assert r.env({"MY_SESSION_ID": "42"}) == {"MY_SESSION_ID": "42"}
+    assert r.name_is_secret("OTHER_TOKEN")
+    assert r.argv(["t", "--github-token", "plain"]) == ["t", "--github-token", marker(KEY, "plain")]
+    assert r.argv(["t", "--github_token", "plain"]) == ["t", "--github_token", "plain"]
+
+
+def test_deny_adds_names_case_insensitively() -> None:
+    r = Redactor(KEY, deny=["internal_*", "MODEL"])
+    assert r.name_is_secret("INTERNAL_HOST") and r.name_is_secret("internal_url")
+    assert r.env({"Internal_Host": "db.corp", "PATH": "/bin"}) == {
+        "Internal_Host": marker(KEY, "db.corp"), "PATH": "/bin"}
+    assert r.argv(["t", "--model", "m1", "--internal_url=u"]) == [
+        "t", "--model", marker(KEY, "m1"), f"--internal_url={marker(KEY, 'u')}"]
+    assert r.tree({"model": {"depth": 3}}) == {"model": marker(KEY, '{"depth": 3}')}
+
+
+def test_deny_wins_over_allow() -> None:
+    r = Redactor(KEY, allow=["*"], deny=["DB_*"])
+    assert r.name_is_secret("DB_HOST")
+    assert not r.name_is_secret("API_TOKEN")
+
+
+def test_disabled_changes_nothing() -> None:
+    r = Redactor(KEY, enabled=False)
+    token = "gh" + "p_" + body(36, 61)
+    env = {"DB_PASSWORD": "x", "T": token}
+    assert r.env(env) == env
+    assert r.argv(["t", "--password", "x", token]) == ["t", "--password", "x", token]
+    params = {"password": "x", "nested": [{"token": token}]}
+    out = r.tree(params)
+    assert out == params and out is not params and out["nested"] is not params["nested"]
+    assert r.value(token) == token
+    assert not r.name_is_secret("DB_PASSWORD")
+
+
+# ------------------------------------------------------------------------------------ marker
+
+
+def test_marker_format_and_stability() -> None:
+    m = marker(KEY, "hunter2")
+    assert MARKER in m and MARKER_RE.fullmatch(m)
+    expected = hmac.new(KEY, b"hunter2", "sha256").hexdigest()[:16]
+    assert m == f"[REDACTED hmac-sha256:{expected}]"
+    assert marker(KEY, "hunter2") == m
+    assert marker(KEY, "hunter3") != m
+    assert marker(bytes(32), "hunter2") != m
+    assert MARKER_RE.fullmatch(marker(KEY, "\udcff surrogate-escaped bytes"))
+
+
+def test_redaction_is_idempotent_on_markers() -> None:
+    once = R.env({"DB_PASSWORD": "x", "URL": "https://u:p4ssw0rd@h/x"})
+    assert R.env(once) == once
+    assert R.argv(R.argv(["t", "--token", "x"])) == R.argv(["t", "--token", "x"])
+
+
+# -------------------------------------------------------------------------------- load_key
+
+
+def test_load_key_creates_private_file_and_reuses_it(tmp_path: Path) -> None:
+    state = tmp_path / "repo" / ".git" / "prov"
+    key = load_key(state)
+    path = state / "redact.key"
+    assert len(key) == 32 and path.read_bytes() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_key(state) == key
+    assert os.listdir(state) == ["redact.key"]  # no temp file left behind
+    assert load_key(tmp_path / "other") != key
+
+
+def test_load_key_keeps_an_existing_key(tmp_path: Path) -> None:
+    (tmp_path / "redact.key").write_bytes(b"k" * 32)
+    assert load_key(tmp_path) == b"k" * 32
+
+
+def test_load_key_rejects_a_corrupt_key(tmp_path: Path) -> None:
+    (tmp_path / "redact.key").write_bytes(b"k" * 40)
+    with pytest.raises(ProvError, match=r"redact\.key"):
+        load_key(tmp_path)
+
+
+def test_load_key_reports_an_unusable_state_dir(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ProvError, match="cannot read or create"):
+        load_key(tmp_path / "file" / "prov")
+
+
+def test_load_key_waits_for_a_writer_still_writing(tmp_path: Path) -> None:
+    path = tmp_path / "redact.key"
+    path.write_bytes(b"k" * 10)
+    timer = threading.Timer(0.05, lambda: path.write_bytes(b"k" * 32))
+    timer.start()
+    try:
+        assert load_key(tmp_path) == b"k" * 32
+    finally:
+        timer.join()
+
+
+def _race_threads(state: Path, n: int = 8) -> list[bytes]:
+    barrier = threading.Barrier(n)
+    results: list[bytes] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait()
+        key = load_key(state)
+        with lock:
+            results.append(key)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_concurrent_threads_agree_on_one_key(tmp_path: Path) -> None:
+    for trial in range(10):
+        state = tmp_path / f"t{trial}" / "prov"
+        results = _race_threads(state)
+        assert len(results) == 8 and len(set(results)) == 1
+        assert (state / "redact.key").read_bytes() == results[0]
+        assert os.listdir(state) == ["redact.key"]
+
+
+def test_concurrent_threads_agree_without_hard_links(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_link(src: str, dst: str) -> None:
+        raise PermissionError(1, "hard links not supported")
+
+    monkeypatch.setattr(os, "link", no_link)
+    for trial in range(5):
+        state = tmp_path / f"t{trial}"
+        results = _race_threads(state)
+        assert len(set(results)) == 1
+        path = state / "redact.key"
+        assert path.read_bytes() == results[0]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert os.listdir(state) == ["redact.key"]
+
+
+def test_concurrent_processes_agree_on_one_key(tmp_path: Path) -> None:
+    state = tmp_path / "prov"
+    start = time.time() + 1.0  # every process starts racing at the same moment
+    code = ("import sys, time\nfrom pathlib import Path\nfrom prov_git.redact import load_key\n"
+            f"time.sleep(max(0.0, {start} - time.time()))\n"
+            "sys.stdout.write(load_key(Path(sys.argv[1])).hex())\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(state)], stdout=subprocess.PIPE,
+                              text=True) for _ in range(8)]
+    outputs = [p.communicate(timeout=60)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(set(outputs)) == 1 and len(outputs[0]) == 64
+    assert (state / "redact.key").read_bytes().hex() == outputs[0]
+
+
+# ------------------------------------------------------------------------------ properties
+
+
+def _prefixed(prefix: str, n: int, alphabet: str) -> st.SearchStrategy[str]:
+    return st.text(alphabet=alphabet, min_size=n, max_size=n).map(lambda b: prefix + b)
+
+
+SECRETS = st.one_of(
+    st.builds(lambda p, b: p + b, st.sampled_from(["gh" + c + "_" for c in "pousr"]),
+              st.text(alphabet=ALNUM, min_size=36, max_size=40)),
+    _prefixed("AK" + "IA", 16, UPPER_ALNUM),
+    _prefixed("AS" + "IA", 16, UPPER_ALNUM),
+    _prefixed("github" + "_pat_", 82, ALNUM + "_"),
+    _prefixed("gl" + "pat-", 20, ALNUM + "_-"),
+    _prefixed("hf" + "_", 34, string.ascii_letters),
+    _prefixed("np" + "m_", 36, ALNUM),
+    _prefixed("AI" + "za", 35, ALNUM + "_-"),
+    _prefixed("xo" + "xb-", 40, ALNUM + "-"),
+    _prefixed("sk" + "_live_", 24, ALNUM),
+)
+SURROUNDING = st.text(max_size=30)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True), secret=SECRETS,
+       pre=SURROUNDING, post=SURROUNDING)
+def test_property_env_never_leaks_tokens(name: str, secret: str, pre: str, post: str) -> None:
+    out = R.env({name: pre + secret + post, "HOME": "/home/ann"})
+    assert secret not in out[name] and MARKER in out[name]
+    assert out["HOME"] == "/home/ann"
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(args=st.lists(st.text(max_size=12), max_size=6), secret=SECRETS, pre=SURROUNDING,
+       post=SURROUNDING, where=st.integers(min_value=0, max_value=6),
+       flag=st.sampled_from(["", "--opt", "--opt=", "NAME=", "--token", "-x"]))
+def test_property_argv_never_leaks_tokens(args: list[str], secret: str, pre: str, post: str,
+                                          where: int, flag: str) -> None:
+    bearing = [flag, pre + secret + post] if flag and not flag.endswith("=") else [
+        flag + pre + secret + post]
+    argv = ["prog", *args]
+    at = 1 + min(where, len(args))
+    argv[at:at] = bearing
+    out = R.argv(argv)
+    assert len(out) == len(argv) and out[0] == "prog"
+    assert all(secret not in arg for arg in out)
+
+
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                      st.text(max_size=10))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=st.recursive(JSON_LEAF, lambda kids: st.lists(kids, max_size=4)
+                         | st.dictionaries(st.text(max_size=8), kids, max_size=4), max_leaves=12),
+       secret=SECRETS, pre=SURROUNDING, post=SURROUNDING, key=st.text(max_size=8))
+def test_property_tree_never_leaks_tokens(tree: Any, secret: str, pre: str, post: str,
+                                          key: str) -> None:
+    params = {"a": tree, key: [1, {"b": pre + secret + post}], pre + secret: 1}
+    assert secret not in dumped(R.tree(params))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scheme=st.sampled_from(["https", "http", "postgres", "postgresql", "mysql", "mongodb+srv",
+                               "redis", "amqp", "ftp"]),
+       user=st.text(alphabet=string.ascii_lowercase, max_size=10),
+       password=st.text(alphabet=string.ascii_letters + string.digits + "!$%&()*+,;=-._~@",
+                        min_size=6, max_size=30).filter(lambda p: any(c.isupper() for c in p)),
+       host=st.from_regex(r"[a-z]{1,10}(\.[a-z]{2,5})?(:[0-9]{2,5})?", fullmatch=True),
+       path=st.from_regex(r"(/[a-z0-9]{0,8}){0,3}", fullmatch=True),
+       pre=st.sampled_from(["", "url ", "--url=", "DATABASE_URL=", "see: "]))
+def test_property_url_passwords_never_survive(scheme: str, user: str, password: str, host: str,
+                                              path: str, pre: str) -> None:
+    url = f"{scheme}://{user}:{password}@{host}{path}"
+    for out in (R.value(pre + url), R.argv(["prog", pre + url])[1], R.env({"X": pre + url})["X"]):
+        assert password not in out and MARKER in out
+        assert f"@{host}{path}" in out
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(ALNUM + "_-.:/@=; \n\"'" + "ghpAKIAsk"), max_size=80))
+def test_property_output_never_contains_a_token_shape(text: str) -> None:
+    assert not _rx().token.search(R.value(text))
+    assert not any(_rx().token.search(a) for a in R.argv(["prog", text, "--opt", text]))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}", fullmatch=True), max_size=3),
+       word=st.sampled_from(["PASSWORD", "password", "Secret", "PASSWD", "CREDENTIALS",
+                             "ApiKey", "api_key", "AUTH_TOKEN"]),
+       sep=st.sampled_from(["_", "-", "."]))
+def test_property_names_ending_in_a_secret_word_are_secret(prefix: list[str], word: str,
+                                                           sep: str) -> None:
+    assert R.name_is_secret(sep.join([*prefix, word]))
