@@ -1,0 +1,377 @@
+"""`git prov verify`: check stored runs against themselves, the mirror, the object store and the disk.
+
+Every check returns problems as data (`Problem`), never raises for what it finds: a forged or
+damaged record is an answer here, not an error. Per run:
+
+- the record in refs/prov/runs parses, matches the schema (jsonschema itself, not the fast
+  interpreter) and its id is the hash of its content and the name of its folder;
+- each directory entry's manifest is stored beside it and hashes to the entry's digest;
+- the pinned code commit and snapshot exist and are reachable from refs/prov/runs;
+- the mirror .prov/runs/<id>/ holds exactly the files of the ref (a gap after a crash is reported
+  until `git prov mirror` mends it);
+- inputs and outputs on disk still have the recorded digests; inside a directory each changed,
+  vanished or new file is named by its own path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from prov_git import record as rec
+from prov_git.capture import files
+from prov_git.errors import InputError, InvalidRecord
+from prov_git.schema import validate_strict
+from prov_git.store import mirror, runs
+from prov_git.store.repo import Repo
+
+
+@dataclass(frozen=True)
+class Problem:
+    run: str
+    kind: str  # record, schema, id, manifest, pin, mirror, changed, vanished, added, type, unreadable
+    path: str
+    message: str
+
+    def line(self) -> str:
+        return f"run {self.run[:12]}: {self.path}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    runs: list[str] = field(default_factory=list)
+    paths: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "runs": self.runs, "paths_checked": self.paths,
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+@dataclass
+class Loaded:
+    """One run as stored: its files in the ref and the record when it could be read."""
+
+    id: str
+    files: dict[str, bytes]
+    record: rec.Record | None
+    problems: list[Problem]
+
+
+# ------------------------------------------------------------------------------ pure checks
+
+
+def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, list[Problem]]:
+    """Parse, schema-check and id-check one stored run.json; the record is None when unusable."""
+    where = f"{runs.REF}:{runs.run_dir(run_id)}/{runs.RUN_FILE}"
+    if data is None:
+        return None, [Problem(run_id, "record", where, "missing: the run folder has no run.json")]
+    try:
+        record = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return None, [Problem(run_id, "record", where, f"not valid JSON ({_one_line(exc)})")]
+    try:
+        validate_strict(record)
+    except InvalidRecord as exc:
+        return None, [Problem(run_id, "schema", where, _one_line(exc))]
+    problems = []
+    actual = rec.compute_id(record)
+    if record["id"] != actual:
+        problems.append(Problem(run_id, "id", where,
+                                f"id {record['id'][:12]} is not the hash of its content ({actual[:12]}): "
+                                "the record was edited"))
+    if record["id"] != run_id:
+        problems.append(Problem(run_id, "id", where, f"stored under {run_id[:12]} but its id is {record['id'][:12]}"))
+    return record, problems
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _one_line(exc: BaseException | str) -> str:
+    return " ".join(str(exc).split())
+
+
+def entries(record: rec.Record) -> Iterator[dict[str, Any]]:
+    yield from record["inputs"]
+    yield from record["outputs"]
+
+
+def algorithm_of(record: rec.Record) -> str:
+    return str(record["recorder"].get("hash_algorithm") or "sha256")
+
+
+def check_manifests(run_id: str, record: rec.Record, stored: dict[str, bytes]) -> list[Problem]:
+    """Each directory entry's manifest is stored beside the record and matches the entry."""
+    problems = []
+    algorithm = algorithm_of(record)
+    for entry in entries(record):
+        if entry["type"] != "dir":
+            continue
+        name = entry.get("manifest")
+        where = f"{runs.REF}:{runs.run_dir(run_id)}/{name}"
+        data = stored.get(name) if name else None
+        if data is None:
+            problems.append(Problem(run_id, "manifest", entry["path"],
+                                    f"directory manifest {name or '(unnamed)'} is not stored with the run"))
+            continue
+        try:
+            digest = files.hash_bytes(data, algorithm)
+        except InputError as exc:
+            problems.append(Problem(run_id, "manifest", where, _one_line(exc)))
+            continue
+        if digest != entry["digest"]:
+            problems.append(Problem(run_id, "manifest", where,
+                                    f"hashes to {digest}, the record says {entry['digest']}"))
+            continue
+        listed = _manifest_files(data)
+        if listed is None or ("files" in entry and len(listed) != entry["files"]):
+            problems.append(Problem(run_id, "manifest", where, "does not list the files the record counts"))
+    return problems
+
+
+def _manifest_files(data: bytes) -> list[dict[str, Any]] | None:
+    try:
+        listed = files.decode_manifest(data)
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in listed):
+        return None
+    return listed
+
+
+def compare_mirror(run_id: str, stored: dict[str, bytes], mirrored: dict[str, bytes] | None) -> list[Problem]:
+    """The mirror folder must hold exactly the ref's files for the run, byte for byte."""
+    folder = f"{mirror.MIRROR_DIR}/runs/{run_id}"
+    hint = "run `git prov mirror`"
+    if mirrored is None:
+        return [Problem(run_id, "mirror", folder, f"missing from the mirror; {hint}")]
+    problems = []
+    for name in sorted(stored):
+        if name not in mirrored:
+            problems.append(Problem(run_id, "mirror", f"{folder}/{name}", f"missing from the mirror; {hint}"))
+        elif mirrored[name] != stored[name]:
+            problems.append(Problem(run_id, "mirror", f"{folder}/{name}",
+                                    f"differs from the blob in {runs.REF}; {hint}"))
+    for name in sorted(set(mirrored) - set(stored)):
+        problems.append(Problem(run_id, "mirror", f"{folder}/{name}",
+                                f"is not part of the run in {runs.REF}; remove it"))
+    return problems
+
+
+def compare_entry(run_id: str, recorded: dict[str, Any], recorded_files: list[dict[str, Any]] | None,
+                  now: dict[str, Any] | None, now_files: list[dict[str, Any]] | None) -> list[Problem]:
+    """Recorded entry vs the same path described now (None: it vanished)."""
+    path = recorded["path"]
+    if now is None or now["type"] == "missing":
+        return [Problem(run_id, "vanished", path, f"vanished (recorded {_short(recorded)})")]
+    if now["type"] != recorded["type"]:
+        return [Problem(run_id, "type", path, f"is now a {now['type']}, the run recorded a {recorded['type']}")]
+    if now["digest"] == recorded["digest"]:
+        return []
+    if recorded["type"] != "dir" or recorded_files is None or now_files is None:
+        return [Problem(run_id, "changed", path, f"changed (recorded {_short(recorded)}, now {_short(now)})")]
+    return compare_manifest(run_id, path, recorded_files, now_files)
+
+
+def compare_manifest(run_id: str, folder: str, recorded: list[dict[str, Any]],
+                     now: list[dict[str, Any]]) -> list[Problem]:
+    """Name each file inside a directory that changed, vanished or appeared."""
+    before = {f["path"]: f for f in recorded}
+    after = {f["path"]: f for f in now}
+    problems = []
+    for path in sorted(before.keys() | after.keys()):
+        old, new = before.get(path), after.get(path)
+        if new is None:
+            problems.append(Problem(run_id, "vanished", path, f"vanished from {folder} (recorded {_short(old)})"))
+        elif old is None:
+            problems.append(Problem(run_id, "added", path, f"appeared in {folder} after the run"))
+        elif old.get("type") != new.get("type"):
+            problems.append(Problem(run_id, "type", path, f"is now a {new['type']}, the run recorded a {old['type']}"))
+        elif old.get("digest") != new.get("digest"):
+            problems.append(Problem(run_id, "changed", path, f"changed (recorded {_short(old)}, now {_short(new)})"))
+    if not problems:  # same files, same digests: only the listing itself differs
+        problems.append(Problem(run_id, "changed", folder, "changed (its file list differs from the manifest)"))
+    return problems
+
+
+def _short(entry: dict[str, Any] | None) -> str:
+    if not entry or not entry.get("digest"):
+        return "no digest"
+    algorithm, _, hexdigest = str(entry["digest"]).partition(":")
+    return f"{algorithm}:{hexdigest[:12]}"
+
+
+def newest_owner(loaded: Sequence[Loaded]) -> dict[str, tuple[Loaded, dict[str, Any]]]:
+    """Each recorded path -> (the newest run that recorded it, its entry); newest = (start, id)."""
+    usable = [r for r in loaded if r.record is not None]
+    usable.sort(key=lambda r: (runs.parse_time(r.record["status"]["started_at"]), r.id),  # type: ignore[index]
+                reverse=True)
+    owner: dict[str, tuple[Loaded, dict[str, Any]]] = {}
+    for run in usable:
+        for entry in entries(run.record):  # type: ignore[arg-type]
+            owner.setdefault(entry["path"], (run, entry))
+    return owner
+
+
+# ------------------------------------------------------------------------------------- I/O
+
+
+def load_run(repo: Repo, run_id: str, head: pygit2.Commit | None) -> Loaded:
+    stored = runs.run_files(repo, run_id, head)
+    record, problems = check_record(run_id, stored.get(runs.RUN_FILE))
+    if record is not None:
+        problems += check_manifests(run_id, record, stored)
+    return Loaded(run_id, stored, record, problems)
+
+
+def read_mirror(repo: Repo, run_id: str) -> dict[str, bytes] | None:
+    folder = mirror.run_path(repo, run_id)
+    if not folder.is_dir():
+        return None
+    found = {}
+    for item in folder.iterdir():
+        # Dot files are an interrupted atomic write's temp files: never part of the view.
+        if item.name.startswith(".") or not item.is_file():
+            continue
+        try:
+            found[item.name] = item.read_bytes()
+        except OSError:
+            found[item.name] = b""
+    return found
+
+
+def stray_mirror_runs(repo: Repo, known: set[str]) -> list[Problem]:
+    """Run folders in the mirror that the ref does not hold (a forged or leftover view)."""
+    folder = mirror.root(repo) / "runs"
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [Problem(name, "mirror", f"{mirror.MIRROR_DIR}/runs/{name}",
+                    f"is in the mirror but not in {runs.REF}; remove it or run `git prov mirror`")
+            for name in names if not name.startswith(".") and name not in known]
+
+
+def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None, head: pygit2.Commit | None) -> list[Problem]:
+    """The recorded commit and snapshot exist and are kept alive by refs/prov/runs."""
+    if run.record is None:
+        return []
+    problems = []
+    for what in ("commit", "snapshot"):
+        oid = run.record["git"][what]
+        if not oid:
+            continue
+        obj = _lookup(repo, oid)
+        if obj is None:
+            problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}", "does not exist in the object store"))
+        elif not isinstance(obj, pygit2.Commit):
+            problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}", "is not a commit"))
+        elif not _pinned(repo, oid, reachable, head):
+            problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}",
+                                    f"is not reachable from {runs.REF}; `git gc` may delete it"))
+    return problems
+
+
+def _lookup(repo: Repo, oid: str) -> pygit2.Object | None:
+    try:
+        return repo.git.get(oid)
+    except (ValueError, pygit2.GitError):
+        return None
+
+
+def _pinned(repo: Repo, oid: str, reachable: set[str] | None, head: pygit2.Commit | None) -> bool:
+    if reachable is not None:
+        return oid in reachable
+    if head is None:
+        return False
+    return str(head.id) == oid or bool(repo.git.descendant_of(head.id, pygit2.Oid(hex=oid)))
+
+
+def pinned_commits(repo: Repo, head: pygit2.Commit | None) -> set[str]:
+    """Every commit the chain pins (the non-chain parents of its commits), one walk for --all."""
+    found: set[str] = set()
+    if head is None:
+        return found
+    seen = {head.id}
+    stack = [head]
+    while stack:
+        commit = stack.pop()
+        chain = runs.chain_parents(commit)
+        found.update(str(p) for p in commit.parent_ids if p not in chain)
+        for pid in chain:
+            if pid not in seen:
+                seen.add(pid)
+                stack.append(repo.git.get(pid))
+    return found
+
+
+def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Problem]:
+    """One recorded path against the work tree now."""
+    if entry["type"] == "missing":
+        return []  # the run did not produce it: nothing to hold it to
+    record = run.record
+    assert record is not None
+    algorithm = algorithm_of(record)
+    try:
+        now, side = files.describe(workdir, entry["path"], algorithm, files.plain_digester(algorithm),
+                                   must_exist=False)
+    except InputError as exc:
+        return [Problem(run.id, "unreadable", entry["path"], _one_line(exc))]
+    recorded_files = now_files = None
+    if entry["type"] == "dir" and now["type"] == "dir" and now["digest"] != entry["digest"]:
+        recorded_files = _manifest_files(run.files.get(entry.get("manifest") or "", b""))
+        now_files = _manifest_files(side.get(now.get("manifest") or "", b""))
+    return compare_entry(run.id, entry, recorded_files, now, now_files)
+
+
+# ---------------------------------------------------------------------------------- drivers
+
+
+def verify_runs(repo: Repo, run_ids: Sequence[str]) -> Report:
+    """Check the given runs; their paths on disk are held to these runs themselves."""
+    head = runs.tip(repo)
+    loaded = [load_run(repo, run_id, head) for run_id in dict.fromkeys(run_ids)]
+    pairs = [(run, e) for run in loaded if run.record is not None for e in entries(run.record)]
+    return _report(repo, loaded, head, None, pairs)
+
+
+def verify_all(repo: Repo) -> Report:
+    """Every run's integrity; each path on disk against the newest run that recorded it."""
+    head = runs.tip(repo)
+    loaded = [load_run(repo, run_id, head) for run_id in sorted(runs.all_ids(repo, head))]
+    owners = newest_owner(loaded)
+    pairs = [owners[path] for path in sorted(owners)]
+    report = _report(repo, loaded, head, pinned_commits(repo, head), pairs)
+    if repo.workdir is not None:
+        report.problems += stray_mirror_runs(repo, {r.id for r in loaded})
+    return report
+
+
+def _report(repo: Repo, loaded: Sequence[Loaded], head: pygit2.Commit | None, reachable: set[str] | None,
+            pairs: Iterable[tuple[Loaded, dict[str, Any]]]) -> Report:
+    report = Report(runs=[r.id for r in loaded])
+    for run in loaded:
+        report.problems += run.problems
+        report.problems += check_pins(repo, run, reachable, head)
+        if repo.workdir is not None:
+            report.problems += compare_mirror(run.id, run.files, read_mirror(repo, run.id))
+    if repo.workdir is not None:  # a bare repository has no files to hold the runs to
+        for run, entry in pairs:
+            report.paths += 1
+            report.problems += check_on_disk(repo.workdir, run, entry)
+    return report
