@@ -49,12 +49,22 @@ def cli() -> None:
 @click.option("--name", help="A label for this run.")
 @click.option("--no-exec", is_flag=True, help="Record inputs, params and outputs without running anything.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not report the recorded run on stderr.")
+@click.option("--show-env", is_flag=True, help="Print the environment variables a record would store "
+              "(secrets marked REDACTED) and record nothing.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str, ...],
            params_file: tuple[str, ...], metrics: tuple[str, ...], name: str | None,
-           no_exec: bool, quiet: bool, command: tuple[str, ...]) -> None:
+           no_exec: bool, quiet: bool, show_env: bool, command: tuple[str, ...]) -> None:
     """Run COMMAND and record it: git prov record [OPTIONS] -- CMD [ARG]..."""
-    from prov_git.recorder import RecordRequest, record_run, warn
+    from prov_git.recorder import RecordRequest, preview_env, record_run, warn
+
+    if show_env:
+        variables = preview_env(repo_here())
+        for var, value in variables.items():
+            click.echo(f"{var}={value}")
+        hidden = sum("REDACTED" in v for v in variables.values())
+        click.echo(f"git prov: {len(variables)} variables, {hidden} redacted; nothing was recorded", err=True)
+        return
 
     request = RecordRequest(argv=list(command), inputs=list(inputs), outputs=list(outputs),
                             params=list(params), params_files=list(params_file),

@@ -42,9 +42,9 @@ def warn(message: str) -> None:
     print(f"git prov: warning: {message}", file=sys.stderr)
 
 
-def redactor(repo: Repo) -> Redactor:
+def redactor(repo: Repo, key: bytes | None = None) -> Redactor:
     return Redactor(
-        load_key(repo.state_dir),
+        load_key(repo.state_dir) if key is None else key,
         allow=repo.config_all("prov.redact.allow"),
         deny=repo.config_all("prov.redact.deny"),
         enabled=repo.config_bool("prov.redact.enabled", True),
@@ -61,6 +61,18 @@ def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
     )
     env["vars"] = redact.env(env["vars"])
     return env
+
+
+def preview_env(repo: Repo) -> dict[str, str]:
+    """The env vars a record would store, redacted; writes nothing (not even a first key)."""
+    from prov_git.redact import KEY_FILE
+
+    key_file = repo.state_dir / KEY_FILE
+    # Without a key yet, fingerprints are shown under a throwaway key: the marks are what matter.
+    key = load_key(repo.state_dir) if key_file.exists() else os.urandom(32)
+    chosen = env_capture.select_vars(os.environ, repo.config_all("prov.env.include"),
+                                     repo.config_all("prov.env.exclude"))
+    return redactor(repo, key).env(chosen)
 
 
 def _paths(workdir: Path, cwd: Path, given: Sequence[str]) -> list[str]:
@@ -110,8 +122,9 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
     metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
     record = rec.assemble(
-        name=request.name, command=command, status=status, git=git, inputs=inputs,
-        outputs=outputs, params=params, metrics=metrics, env=env, hash_algorithm=algorithm,
+        name=redact.value(request.name) if request.name else request.name, command=command,
+        status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
+        hash_algorithm=algorithm,
     )
     store_record(repo, record, side)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings)
@@ -122,6 +135,6 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes]) -> None
     run_id = record["id"]
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
-    runs.append(repo, run_id, payload, pins, record["status"]["started_at"])
+    runs.append(repo, run_id, payload, pins, record["status"]["started_at"], notify=warn)
     mirror.write_run(repo, run_id, payload)
 

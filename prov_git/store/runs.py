@@ -31,6 +31,7 @@ TREE = pygit2.enums.FileMode.TREE
 ROOT_MESSAGE = "prov: root\n"
 MAX_ATTEMPTS = 400
 STALE_LOCK_S = 60.0
+LOCK_TIMEOUT_S = 10.0
 _RUN_LINE = re.compile(r"^prov: run ([0-9a-f]{64})$")
 _STARTED_LINE = re.compile(r"^Prov-Started: (\S+)$", re.M)
 
@@ -117,29 +118,73 @@ def _lock_path(repo: Repo) -> str:
     return str(repo.common_dir / (REF + ".lock"))
 
 
-def _clear_stale_lock(repo: Repo) -> float | None:
+def _lock_timeout() -> float:
+    """How old a held lock may get before we give up: PROV_LOCK_TIMEOUT seconds, else 10."""
+    try:
+        return max(0.0, float(os.environ.get("PROV_LOCK_TIMEOUT", LOCK_TIMEOUT_S)))
+    except ValueError:
+        return LOCK_TIMEOUT_S
+
+
+def _lock_in_use(lock: str) -> bool:
+    """Whether a live process holds the lock file open (Linux /proc; elsewhere age alone decides)."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{fd_dir}/{fd}") == lock:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _clear_stale_lock(repo: Repo, notify: Callable[[str], None] | None = None) -> float | None:
     """Remove a ref lock abandoned by a killed writer; returns the age of a lock still held."""
     lock = _lock_path(repo)
     try:
         age = time.time() - os.stat(lock).st_mtime
     except FileNotFoundError:
         return None
-    if age > STALE_LOCK_S:
-        # A ref update holds its lock for microseconds; a minute-old lock has no live owner.
+    # A ref update holds its lock for microseconds: one a minute old whose file no live
+    # process has open was left by a writer that died; a younger one may still be in use.
+    if age > STALE_LOCK_S and not _lock_in_use(lock):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(lock)
+            if notify is not None:
+                notify(f"removed a stale lock {lock} ({_age(age)} old, no live writer)")
         return None
     return age
 
 
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}min"
+    return f"{seconds / 3600:.0f}h"
+
+
 def update_ref(
-    repo: Repo, build: Callable[[pygit2.Commit | None], pygit2.Oid], message: str
+    repo: Repo, build: Callable[[pygit2.Commit | None], pygit2.Oid], message: str,
+    notify: Callable[[str], None] | None = None,
 ) -> pygit2.Oid:
     """Compare-and-swap refs/prov/runs to build(old_tip) -> new commit id; retry on conflict.
 
     build may be called several times (once per attempt), always with the tip it must extend.
+    A lock older than PROV_LOCK_TIMEOUT is reported with its age, one older than a minute that no
+    live process holds is removed as stale (notify hears about it).
     """
     _ensure_reflog(repo)
+    timeout = _lock_timeout()
     for attempt in range(MAX_ATTEMPTS):
         current = repo.git.references.get(REF)
         old = repo.git.get(current.target) if current is not None else None
@@ -153,11 +198,12 @@ def update_ref(
                 current.set_target(new, message)
             return new
         except (pygit2.GitError, OSError, pygit2.AlreadyExistsError):
-            held = _clear_stale_lock(repo)
-            if attempt == MAX_ATTEMPTS - 1 and held is not None:
+            held = _clear_stale_lock(repo, notify)
+            # Concurrent writers hold the lock for microseconds; one that stays is reported.
+            if held is not None and (held >= timeout or attempt == MAX_ATTEMPTS - 1):
                 raise StoreError(
-                    f"{REF} is locked by another writer ({held:.0f}s old: {_lock_path(repo)}); "
-                    "retry, or remove the lock if no git prov is running"
+                    f"{REF} is locked: {_lock_path(repo)} is {_age(held)} old; retry when the writer "
+                    "holding it is done, or remove it if no git or git prov is running"
                 ) from None
             time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 10))
     raise StoreError(f"could not update {REF}: too many concurrent writers; retry")
@@ -169,7 +215,8 @@ def _root(repo: Repo) -> pygit2.Oid:
 
 
 def append(
-    repo: Repo, run_id: str, files: dict[str, bytes], pins: list[str], started_at: str
+    repo: Repo, run_id: str, files: dict[str, bytes], pins: list[str], started_at: str,
+    notify: Callable[[str], None] | None = None,
 ) -> pygit2.Oid:
     """Add one run (run.json + side files) as a new commit on refs/prov/runs; returns the commit."""
     # libgit2 does not fsync by default; a run reported as recorded must survive a power cut.
@@ -185,7 +232,7 @@ def append(
         tree = _insert(repo, base, path, run_tree)
         return _commit(repo, tree, [parent, *pin_ids], message)
 
-    new = update_ref(repo, build, f"git prov: record {run_id[:12]}")
+    new = update_ref(repo, build, f"git prov: record {run_id[:12]}", notify)
     maybe_pack(repo)
     return new
 
