@@ -1,0 +1,238 @@
+"""`git prov verify`: every check finds what it should, names the run and the path, exit 0/1."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+
+from tests.helpers import Repo, git
+
+
+def plant(repo: Repo, run_id: str, files: dict[str, bytes], message: str | None = None,
+          parents: tuple[str, ...] = ()) -> None:
+    """Put files into runs/<id>/ on refs/prov/runs with plain git plumbing, as a forger would."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(repo.path / ".git" / "plant-index")}
+    has_ref = subprocess.run(["git", "rev-parse", "-q", "--verify", "refs/prov/runs"], cwd=repo.path,
+                             capture_output=True, check=False).returncode == 0
+    if has_ref:
+        subprocess.run(["git", "read-tree", "refs/prov/runs"], cwd=repo.path, env=env, check=True)
+    else:
+        subprocess.run(["git", "read-tree", "--empty"], cwd=repo.path, env=env, check=True)
+    for name, data in files.items():
+        blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=data,
+                              capture_output=True, check=True).stdout.decode().strip()
+        subprocess.run(["git", "update-index", "--add", "--cacheinfo",
+                        f"100644,{blob},runs/{run_id[:2]}/{run_id}/{name}"], cwd=repo.path, env=env, check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    args = ["commit-tree", tree, "-m", message or f"prov: run {run_id}"]
+    for parent in (("refs/prov/runs",) if has_ref else ()) + parents:
+        args += ["-p", parent]
+    commit = repo.git(*args).strip()
+    repo.git("update-ref", "refs/prov/runs", commit)
+    os.unlink(env["GIT_INDEX_FILE"])
+
+
+def reidentify(record: dict[str, Any]) -> dict[str, Any]:
+    """A forged record whose id is honestly recomputed: only content checks can catch it."""
+    body = {k: v for k, v in record.items() if k != "id"}
+    return {**body, "id": hashlib.sha256(rfc8785.dumps(body)).hexdigest()}
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def problems(repo: Repo, *args: str) -> tuple[int, list[dict[str, str]]]:
+    result = repo.prov("verify", "--json", *args)
+    assert "Traceback" not in result.err, result.err
+    return result.code, result.json()["problems"]
+
+
+def kinds(found: list[dict[str, str]]) -> set[tuple[str, str]]:
+    return {(p["kind"], p["path"]) for p in found}
+
+
+def test_clean_run_verifies(repo: Repo) -> None:
+    repo.write("data/a.csv", "1\n")
+    record = repo.record("-i", "data", "-i", "train.py", "-o", "out.txt", "--", "sh", "-c", "echo x > out.txt")
+    result = repo.prov("verify")
+    assert result.code == 0, result.out
+    assert result.out == "" and "verified 1 run(s), 3 path(s): ok" in result.err
+    assert repo.prov("verify", record["id"][:8]).code == 0
+    assert repo.prov("verify", "--all").code == 0
+    report = repo.prov("verify", "--json").json()
+    assert report == {"ok": True, "runs": [record["id"]], "paths_checked": 3, "problems": []}
+
+
+def test_changed_and_vanished_paths_are_named(repo: Repo) -> None:
+    repo.write("data/a.csv", "1\n")
+    repo.write("data/sub/b.csv", "2\n")
+    record = repo.record("-i", "data", "-i", "train.py", "-o", "model.pkl", "--", "sh", "-c", "echo m > model.pkl")
+    repo.write("data/a.csv", "changed\n")
+    (repo.path / "data/sub/b.csv").unlink()
+    repo.write("data/new.csv", "3\n")
+    repo.write("train.py", "print('edited')\n")
+    (repo.path / "model.pkl").unlink()
+    result = repo.prov("verify")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    short = record["id"][:12]
+    assert all(line.startswith(f"run {short}: ") for line in lines)
+    by_path = {line.split(": ")[1]: line for line in lines}
+    assert set(by_path) == {"data/a.csv", "data/sub/b.csv", "data/new.csv", "train.py", "model.pkl"}
+    assert "changed" in by_path["data/a.csv"] and "vanished" in by_path["data/sub/b.csv"]
+    assert "appeared" in by_path["data/new.csv"] and "vanished" in by_path["model.pkl"]
+    code, found = problems(repo)
+    assert code == 1
+    assert kinds(found) == {("changed", "data/a.csv"), ("vanished", "data/sub/b.csv"), ("added", "data/new.csv"),
+                            ("changed", "train.py"), ("vanished", "model.pkl")}
+
+
+def test_type_change_and_symlink_target(repo: Repo) -> None:
+    os.symlink("train.py", repo.path / "link")
+    repo.write("thing", "file\n")
+    repo.record("-i", "link", "-i", "thing", "--no-exec")
+    (repo.path / "link").unlink()
+    os.symlink("elsewhere", repo.path / "link")
+    (repo.path / "thing").unlink()
+    (repo.path / "thing").mkdir()
+    code, found = problems(repo)
+    assert code == 1 and kinds(found) == {("changed", "link"), ("type", "thing")}
+
+
+def test_mirror_gap_and_damage_are_reported_until_mirror_runs(repo: Repo) -> None:
+    repo.write("data/a.csv", "1\n")
+    record = repo.record("-i", "data", "--no-exec")
+    folder = repo.path / ".prov" / "runs" / record["id"]
+    manifest = record["inputs"][0]["manifest"]
+    (folder / "run.json").unlink()
+    (folder / manifest).write_text("{}")
+    (folder / "extra.txt").write_text("planted")
+    code, found = problems(repo)
+    mirror = f".prov/runs/{record['id']}"
+    assert code == 1 and kinds(found) == {("mirror", f"{mirror}/run.json"), ("mirror", f"{mirror}/{manifest}"),
+                                          ("mirror", f"{mirror}/extra.txt")}
+    assert "git prov mirror" in found[0]["message"]
+    (folder / "extra.txt").unlink()
+    assert repo.prov("mirror").code == 0
+    assert repo.prov("verify", "--all").code == 0
+    # A whole folder gone is one problem; a folder the ref does not know is another.
+    import shutil
+
+    shutil.rmtree(folder)
+    (repo.path / ".prov" / "runs" / ("ab" * 32)).mkdir()
+    code, found = problems(repo, "--all")
+    assert kinds(found) == {("mirror", mirror), ("mirror", f".prov/runs/{'ab' * 32}")}
+    assert repo.prov("mirror").code == 0
+    code, found = problems(repo, "--all")
+    assert kinds(found) == {("mirror", f".prov/runs/{'ab' * 32}")}
+
+
+def test_interrupted_mirror_temp_files_are_not_runs(repo: Repo) -> None:
+    record = repo.record("--", "true")
+    folder = repo.path / ".prov" / "runs" / record["id"]
+    (folder / ".run.json.abc123.tmp").write_text('{"half": ')
+    assert repo.prov("verify", "--all").code == 0
+
+
+def test_edited_record_fails_its_id(repo: Repo) -> None:
+    record = repo.record("-p", "lr=0.1", "--", "true")
+    edited = {**record, "params": {"lr": 0.5}}  # id kept: the content no longer hashes to it
+    plant(repo, record["id"], {"run.json": encode(edited)})
+    code, found = problems(repo, record["id"])
+    assert code == 1
+    assert ("id", f"refs/prov/runs:runs/{record['id'][:2]}/{record['id']}/run.json") in kinds(found)
+    assert any("edited" in p["message"] for p in found)
+    # show refuses it as well, in one line
+    shown = repo.prov("show", record["id"])
+    assert shown.code == 128 and shown.err.count("\n") == 1
+
+
+def test_record_moved_under_another_id(repo: Repo) -> None:
+    record = repo.record("--", "true")
+    forged = reidentify({**record, "name": "forged"})
+    plant(repo, record["id"], {"run.json": encode(forged)})
+    code, found = problems(repo, record["id"])
+    assert code == 1 and any("stored under" in p["message"] for p in found)
+
+
+def test_schema_violation_is_found_by_jsonschema(repo: Repo) -> None:
+    record = repo.record("--", "true")
+    forged = reidentify({**record, "status": {**record["status"], "exit_code": "zero"}})
+    plant(repo, forged["id"], {"run.json": encode(forged)})
+    code, found = problems(repo, forged["id"])
+    assert code == 1 and found[0]["kind"] == "schema" and "exit_code" in found[0]["message"]
+
+
+def test_invalid_json_in_the_ref(repo: Repo) -> None:
+    record = repo.record("--", "true")
+    plant(repo, record["id"], {"run.json": b'{"id": "'})
+    result = repo.prov("verify", record["id"])
+    assert result.code == 1 and "not valid JSON" in result.out and record["id"][:12] in result.out
+    assert len(result.out.splitlines()) == 2  # the record, and the mirror that no longer equals it
+
+
+def test_tampered_manifest(repo: Repo) -> None:
+    repo.write("data/a.csv", "1\n")
+    record = repo.record("-i", "data", "--no-exec")
+    name = record["inputs"][0]["manifest"]
+    plant(repo, record["id"], {name: b'{"files":[],"path":"data"}\n'})
+    code, found = problems(repo)
+    assert code == 1 and found[0]["kind"] == "manifest" and "hashes to" in found[0]["message"]
+
+
+def test_missing_and_unpinned_commits(repo: Repo) -> None:
+    record = repo.record("--", "true")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("side.txt", "x")
+    unpinned = repo.commit_all("side")
+    ghost = "1" * 40
+    for commit, words in ((ghost, "does not exist"), (unpinned, "not reachable")):
+        forged = reidentify({**record, "git": {**record["git"], "commit": commit}})
+        plant(repo, forged["id"], {"run.json": encode(forged)})
+        for args in ((forged["id"],), ("--all",)):
+            code, found = problems(repo, *args)
+            assert code == 1
+            assert any(p["kind"] == "pin" and words in p["message"] and p["run"] == forged["id"]
+                       for p in found), found
+
+
+def test_all_holds_each_path_to_its_newest_run(repo: Repo) -> None:
+    older = repo.record("-o", "out.txt", "--", "sh", "-c", "echo one > out.txt")
+    newer = repo.record("-o", "out.txt", "--", "sh", "-c", "echo two > out.txt")
+    assert repo.prov("verify", "--all").code == 0
+    assert repo.prov("verify", newer["id"]).code == 0
+    code, found = problems(repo, older["id"])
+    assert code == 1 and kinds(found) == {("changed", "out.txt")}
+    code, found = problems(repo, older["id"], newer["id"])
+    assert code == 1 and [p["run"] for p in found] == [older["id"]]
+    repo.write("out.txt", "three\n")
+    code, found = problems(repo, "--all")
+    assert code == 1 and [(p["run"], p["path"]) for p in found] == [(newer["id"], "out.txt")]
+
+
+def test_usage_and_unknown_runs(repo: Repo, empty_repo: Repo) -> None:
+    record = repo.record("--", "true")
+    assert repo.prov("verify", "--all", record["id"]).code == 2
+    unknown = repo.prov("verify", "deadbeef")
+    assert unknown.code == 128 and unknown.err.count("\n") == 1 and "unknown run" in unknown.err
+    assert empty_repo.prov("verify").code == 128
+    none = empty_repo.prov("verify", "--all")
+    assert none.code == 0 and "verified 0 run(s)" in none.err
+
+
+def test_bare_repository_checks_integrity_only(repo: Repo, tmp_path: Path) -> None:
+    repo.record("-o", "out.txt", "--", "sh", "-c", "echo x > out.txt")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(bare))
+    git(bare, "fetch", "-q", str(repo.path), "refs/prov/runs:refs/prov/runs")
+    result = Repo(bare).prov("verify", "--all")
+    assert result.code == 0, result.out + result.err
+    assert Repo(bare).prov("verify").code == 0
