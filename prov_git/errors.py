@@ -60,3 +60,7 @@ class RemoteError(ProvError):
 
 class CommandNotFound(ProvError):
     """The command to record could not be started."""
+
+
+class MissingCommit(ProvError):
+    """A commit a run recorded is not in this repository, so its code cannot be compared."""

@@ -1,0 +1,92 @@
+"""Assemble the sections of a diff from two sides. Pure: records, manifests and a code diff in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prov_git.diff import SECTIONS, code, files, metrics, status, structure
+from prov_git.diff.paths import Noise
+from prov_git.record import Record
+from prov_git.store.code import CodeDiff
+
+Section = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One end of a diff: a stored run, or the present state (`--worktree`, no id)."""
+
+    record: Record
+    manifests: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    worktree: bool = False
+
+    @property
+    def id(self) -> str | None:
+        return None if self.worktree else str(self.record["id"])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: Side
+    b: Side
+    sections: dict[str, Section]
+    warnings: list[str] = field(default_factory=list)
+    patch: str = ""
+
+    @property
+    def identical(self) -> bool:
+        return not any(s["changed"] for s in self.sections.values())
+
+    def changed(self) -> list[str]:
+        return [name for name, s in self.sections.items() if s["changed"]]
+
+    def same(self) -> list[str]:
+        return [name for name, s in self.sections.items() if not s["changed"]]
+
+
+def compare(a: Side, b: Side, code_diff: CodeDiff | None, code_problem: str | None, noise: Noise,
+            only: Sequence[str] = SECTIONS) -> dict[str, Section]:
+    """Every selected section, in the contract's order."""
+    ra, rb = a.record, b.record
+    builders = {
+        "command": lambda: structure.command(ra["command"], rb["command"], noise),
+        "code": lambda: code.compare(ra["git"], rb["git"], code_diff, code_problem, noise),
+        "inputs": lambda: files.compare(ra["inputs"], rb["inputs"], a.manifests, b.manifests, "inputs", noise),
+        "params": lambda: structure.params(ra["params"], rb["params"], noise),
+        "env": lambda: structure.env(ra["env"], rb["env"], noise),
+        "outputs": lambda: files.compare(ra["outputs"], rb["outputs"], a.manifests, b.manifests, "outputs",
+                                         noise),
+        "metrics": lambda: metrics.compare(ra["metrics"], rb["metrics"], noise),
+        "status": lambda: status.compare(ra["status"], rb["status"], noise),
+    }
+    return {name: builders[name]() for name in SECTIONS if name in only}
+
+
+def parse_sections(value: str | None) -> tuple[str, ...]:
+    """`params,code` -> the sections in contract order; every section when None."""
+    from prov_git.errors import UsageError
+
+    if not value:
+        return SECTIONS
+    wanted = {v.strip() for v in value.split(",") if v.strip()}
+    unknown = sorted(wanted - set(SECTIONS))
+    if unknown or not wanted:
+        raise UsageError(f"unknown section {', '.join(unknown) or repr(value)}: choose from {', '.join(SECTIONS)}")
+    return tuple(s for s in SECTIONS if s in wanted)
+
+
+def run_specs(specs: Sequence[str], worktree: bool) -> tuple[str, str | None]:
+    """Which runs to compare: none -> @~1 and @, one -> it and @; with --worktree, it and now."""
+    from prov_git.errors import UsageError
+
+    if worktree:
+        if len(specs) > 1:
+            raise UsageError("--worktree compares one run with the present state: give at most one RUN")
+        return (specs[0] if specs else "@"), None
+    if len(specs) > 2:
+        raise UsageError("give at most two runs: git prov diff [RUN_A [RUN_B]]")
+    if not specs:
+        return "@~1", "@"
+    return specs[0], (specs[1] if len(specs) == 2 else "@")

@@ -1,0 +1,100 @@
+"""The I/O edge of `git prov diff`: read records, manifests and code diffs through the store, or
+capture the present state for `--worktree` (nothing is run and nothing is written)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prov_git.diff import SECTIONS
+from prov_git.diff.code import tree_commit
+from prov_git.diff.compare import Comparison, Side, compare
+from prov_git.diff.paths import noise_from_config
+from prov_git.errors import MissingCommit, ProvError
+from prov_git.record import Record
+from prov_git.store import code as code_store
+from prov_git.store import resolve, runs
+from prov_git.store.repo import Repo
+
+
+def _decode(data: bytes) -> list[dict[str, Any]]:
+    from prov_git.capture.files import decode_manifest
+
+    return decode_manifest(data)
+
+
+def _dir_entries(record: Record) -> list[dict[str, Any]]:
+    return [e for e in record["inputs"] + record["outputs"] if e["type"] == "dir" and e.get("manifest")]
+
+
+def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
+    """A stored run with the manifests of its directories (a missing one is warned about)."""
+    record = resolve.load(repo, run_id)
+    manifests: dict[str, list[dict[str, Any]]] = {}
+    for entry in _dir_entries(record):
+        name = entry["manifest"]
+        if name in manifests:
+            continue
+        try:
+            manifests[name] = _decode(runs.read_file(repo, run_id, name))
+        except (ProvError, ValueError, KeyError, TypeError):
+            warnings.append(f"run {run_id[:12]}: manifest of {entry['path']} is unreadable; "
+                            "its changes are shown for the whole directory")
+    return Side(record=record, manifests=manifests)
+
+
+def present_side(repo: Repo, base: Record) -> Side:
+    """The state a rerun of base would see now: HEAD + dirty files, its paths' hashes, this environment."""
+    from prov_git import recorder
+    from prov_git.capture import files
+    from prov_git.store.snapshot import head_state
+
+    workdir = repo.require_workdir()
+    algorithm = base["recorder"]["hash_algorithm"]
+    digester = files.plain_digester(algorithm)
+    manifests: dict[str, list[dict[str, Any]]] = {}
+
+    def describe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for old in entries:
+            entry, side = files.describe(workdir, old["path"], algorithm, digester, must_exist=False)
+            manifests.update({name: _decode(data) for name, data in side.items()})
+            out.append(entry)
+        return out
+
+    commit, dirty = code_store.present_commit(repo)
+    _, branch = head_state(repo)
+    present = {**base, "git": {"commit": commit, "branch": branch, "dirty": dirty, "snapshot": None},
+               "inputs": describe(base["inputs"]), "outputs": describe(base["outputs"]),
+               "env": recorder.capture_env(repo, recorder.redactor(repo))}
+    return Side(record=present, manifests=manifests, worktree=True)
+
+
+def code_diff(repo: Repo, a: Side, b: Side, warnings: list[str]) -> tuple[code_store.CodeDiff | None, str | None]:
+    old = tree_commit(a.record["git"])
+    try:
+        if b.worktree:
+            return code_store.against_workdir(repo, old), None
+        new = tree_commit(b.record["git"])
+        return (code_store.CodeDiff() if old == new else code_store.between(repo, old, new)), None
+    except MissingCommit as exc:
+        problem = f"{exc}; the code section compares commit ids only"
+        warnings.append(problem)
+        return None, problem
+
+
+def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
+              only: Sequence[str] = SECTIONS) -> Comparison:
+    """Compare two runs (or a run and the present state) section by section."""
+    from prov_git.diff.compare import run_specs
+
+    spec_a, spec_b = run_specs(specs, worktree)
+    warnings: list[str] = []
+    id_a = resolve.resolve(repo, spec_a)
+    id_b = resolve.resolve(repo, spec_b) if spec_b is not None else None
+    a = load_side(repo, id_a, warnings)
+    b = load_side(repo, id_b, warnings) if id_b is not None else present_side(repo, a.record)
+    diff, problem = code_diff(repo, a, b, warnings) if "code" in only else (None, None)
+    noise = noise_from_config(repo.config_all("prov.diff.ignore"))
+    sections = compare(a, b, diff, problem, noise, only)
+    return Comparison(a=a, b=b, sections=sections, warnings=warnings, patch=diff.patch if diff else "")

@@ -1,0 +1,63 @@
+"""Structural comparison of JSON values (command, params, env, metrics), delegated to deepdiff.
+
+A change is `{path, kind, old, new}`. Kinds: `added` (only in B; old is null), `removed` (only in
+A; new is null), `changed` (both present, value or type differs: 1 -> 1.0 is a change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prov_git.diff.paths import Noise, Part, readable
+
+Change = dict[str, Any]
+Section = dict[str, Any]
+
+_KINDS = {
+    "dictionary_item_added": "added", "iterable_item_added": "added", "set_item_added": "added",
+    "attribute_added": "added",
+    "dictionary_item_removed": "removed", "iterable_item_removed": "removed",
+    "set_item_removed": "removed", "attribute_removed": "removed",
+}
+
+
+def raw_changes(old: Any, new: Any) -> list[tuple[list[Part], str, Any, Any]]:
+    """(path parts, kind, old, new) for every difference, sorted by path."""
+    from deepdiff import DeepDiff
+    from deepdiff.helper import notpresent
+
+    found = []
+    for report, levels in DeepDiff(old, new, view="tree").items():
+        kind = _KINDS.get(report, "changed")
+        for level in levels:
+            before = None if level.t1 is notpresent else level.t1
+            after = None if level.t2 is notpresent else level.t2
+            found.append((list(level.path(output_format="list")), kind, before, after))
+    return sorted(found, key=lambda c: [(isinstance(p, int), str(p).zfill(12) if isinstance(p, int) else p)
+                                       for p in c[0]])
+
+
+def compare(old: Any, new: Any, section: str, noise: Noise, shown_root: Sequence[Part] = ()) -> Section:
+    """The section's changes; those matching a noise pattern go to `ignored` (paths only)."""
+    kept: list[Change] = []
+    ignored: list[str] = []
+    for parts, kind, before, after in raw_changes(old, new):
+        path = readable([*shown_root, *parts])
+        if noise.ignores(readable([section, *parts])):
+            ignored.append(path)
+        else:
+            kept.append({"path": path, "kind": kind, "old": before, "new": after})
+    return {"changed": bool(kept), "changes": kept, "ignored": ignored}
+
+
+def command(old: dict[str, Any], new: dict[str, Any], noise: Noise) -> Section:
+    return compare(old, new, "command", noise)
+
+
+def params(old: dict[str, Any], new: dict[str, Any], noise: Noise) -> Section:
+    return compare(old, new, "params", noise)
+
+
+def env(old: dict[str, Any], new: dict[str, Any], noise: Noise) -> Section:
+    return compare(old, new, "env", noise, shown_root=("env",))
