@@ -19,6 +19,9 @@ from prov_git.store import mirror, runs, snapshot
 from prov_git.store.repo import Repo
 
 
+NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
+
+
 @dataclass
 class RecordRequest:
     argv: list[str]
@@ -97,6 +100,9 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
     workdir = repo.require_workdir()
     if request.execute and not request.argv:
         raise UsageError("nothing to run: give the command after --, or use --no-exec")
+    if request.name is not None and len(request.name) > NAME_MAX:
+        # Checked before the command runs: the schema would refuse the record after it ran.
+        raise UsageError(f"--name is {len(request.name)} characters long; at most {NAME_MAX} fit a record")
     cwd = Path(os.path.realpath(cwd))
     algorithm = hash_algorithm(repo)
     files.make_hasher(algorithm)
