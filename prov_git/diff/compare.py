@@ -12,6 +12,7 @@ from prov_git.record import Record
 from prov_git.store.code import CodeDiff
 
 Section = dict[str, Any]
+NOT_RUN = ("command", "params", "metrics", "status")  # sections --worktree cannot know
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ class Comparison:
         return [name for name, s in self.sections.items() if s["changed"]]
 
     def same(self) -> list[str]:
-        return [name for name, s in self.sections.items() if not s["changed"]]
+        return [name for name, s in self.sections.items() if not s["changed"] and s.get("compared", True)]
+
+    def not_compared(self) -> list[str]:
+        return [name for name, s in self.sections.items() if not s.get("compared", True)]
 
 
 def compare(a: Side, b: Side, code_diff: CodeDiff | None, code_problem: str | None, noise: Noise,
@@ -61,7 +65,13 @@ def compare(a: Side, b: Side, code_diff: CodeDiff | None, code_problem: str | No
         "metrics": lambda: metrics.compare(ra["metrics"], rb["metrics"], noise),
         "status": lambda: status.compare(ra["status"], rb["status"], noise),
     }
-    return {name: builders[name]() for name in SECTIONS if name in only}
+    sections = {name: builders[name]() for name in SECTIONS if name in only}
+    if b.worktree:
+        # Nothing ran: what a rerun would pass or produce is unknown, not equal.
+        for name in NOT_RUN:
+            if name in sections:
+                sections[name]["compared"] = False
+    return sections
 
 
 def parse_sections(value: str | None) -> tuple[str, ...]:

@@ -244,11 +244,13 @@ def _title(name: str, section: Section) -> str:
 
 
 def summary(comparison: Comparison, paint: Paint) -> str:
-    changed, same = comparison.changed(), comparison.same()
+    """params, inputs changed; code, env, outputs same (or: identical: ... same)."""
+    changed, same, unknown = comparison.changed(), comparison.same(), comparison.not_compared()
+    tail = (f"; {', '.join(same)} same" if same else "") + (
+        f"; {', '.join(unknown)} not compared (nothing was run)" if unknown else "")
     if not changed:
-        return paint("identical", fg="green") + (f": {', '.join(same)} same" if same else "")
-    text = paint(", ".join(changed) + " changed", fg="yellow", bold=True)
-    return text + (f"; {', '.join(same)} same" if same else "")
+        return paint("identical", fg="green") + (": " + tail[2:] if tail else "")
+    return paint(", ".join(changed) + " changed", fg="yellow", bold=True) + tail
 
 
 def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bool = False) -> str:
