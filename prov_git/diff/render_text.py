@@ -234,8 +234,8 @@ def patch_lines(patch: str, paint: Paint) -> list[str]:
 # ---------------------------------------------------------------------------------- sections
 
 
-def _title(name: str, section: Section) -> str:
-    if name == "code" and "unavailable" not in section:
+def _title(name: str, section: Section, stat: bool) -> str:
+    if name == "code" and "unavailable" not in section and not stat:  # --stat ends with the same line
         return f"{name}  ({code_summary(section)})"
     if name in ("inputs", "outputs"):
         counts = [f"{len(section[k])} {k}" for k in ("added", "removed", "modified") if section[k]]
@@ -268,7 +268,7 @@ def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bo
     lines = header(comparison, paint)
     for name, section in comparison.sections.items():
         if section["changed"]:
-            lines += ["", paint.title(_title(name, section)), *body[name](section)]
+            lines += ["", paint.title(_title(name, section, stat)), *body[name](section)]
     if patch and comparison.patch:
         lines += ["", *patch_lines(comparison.patch, paint)]
     lines += ["", summary(comparison, paint)]
