@@ -113,6 +113,7 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
         request.params, [(p, cwd / p) for p in request.params_files]
     ))
     inputs, side = _describe_all(workdir, input_paths, algorithm, must_exist=True)
+    runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     git = snapshot.capture(repo)
     env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."

@@ -188,6 +188,8 @@ def update_ref(
     for attempt in range(MAX_ATTEMPTS):
         current = repo.git.references.get(REF)
         old = repo.git.get(current.target) if current is not None else None
+        if old is not None and not isinstance(old, pygit2.Commit):
+            raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
         new = build(old)
         if old is not None and new == old.id:
             return new
