@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ from typing import Any
 
 from prov_git import record as rec
 from prov_git.capture import env as env_capture
-from prov_git.capture import files, process
+from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
 from prov_git.errors import UsageError
 from prov_git.redact import Redactor, load_key
@@ -83,10 +85,23 @@ def _paths(workdir: Path, cwd: Path, given: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(rels))
 
 
+def _prehash(workdir: Path, rels: Sequence[str], digester: files.Digester) -> None:
+    """Hash the plain files among rels as one batch, so several large inputs share the cores."""
+    batch = []
+    for rel in rels:
+        path = str(workdir / rel)
+        with contextlib.suppress(OSError):  # describe reports what is wrong with it
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):
+                batch.append((path, st))
+    if len(batch) > 1:
+        files.digest_many(digester, batch)
+
+
 def _describe_all(
-    workdir: Path, rels: Sequence[str], algorithm: str, *, must_exist: bool
+    workdir: Path, rels: Sequence[str], algorithm: str, digester: files.Digester, *, must_exist: bool
 ) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
-    digester = files.plain_digester(algorithm)
+    _prehash(workdir, rels, digester)
     entries, side = [], {}
     for rel in rels:
         entry, extra = files.describe(workdir, rel, algorithm, digester, must_exist=must_exist)
@@ -112,7 +127,10 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
     params = redact.tree(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
     ))
-    inputs, side = _describe_all(workdir, input_paths, algorithm, must_exist=True)
+    # Created before the first stat: the cache's racy-file test measures from this instant.
+    digester = hashcache.digester_for(repo.state_dir, algorithm, repo.config_bool("prov.hashCache", True))
+    inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
+    digester.save()
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     git = snapshot.capture(repo)
     env = capture_env(repo, redact)
@@ -122,7 +140,10 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
     status = process.run(request.argv, cwd) if request.execute else process.not_executed()
 
     warnings: list[str] = []
-    outputs, out_side = _describe_all(workdir, output_paths, algorithm, must_exist=False)
+    outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False)
+    digester.save()
+    if os.environ.get("PROV_DEBUG_STATS") == "1":
+        print(f"git prov: {digester.stats.line()}", file=sys.stderr)
     side.update(out_side)
     for entry in outputs:
         if entry["type"] == "missing":

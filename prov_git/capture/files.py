@@ -66,17 +66,10 @@ def make_hasher(algorithm: str) -> Callable[[], Any]:
 
 
 def hash_file(path: str, algorithm: str) -> str:
-    """'<algorithm>:<hex>' of a regular file's content."""
-    hasher = make_hasher(algorithm)()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    try:
-        with open(path, "rb", buffering=0) as fh:
-            while n := fh.readinto(buf):
-                hasher.update(view[:n])
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return f"{algorithm}:{hasher.hexdigest()}"
+    """'<algorithm>:<hex>' of a regular file's content (pipelined or multithreaded when large)."""
+    from prov_git.capture.hashing import hash_path
+
+    return hash_path(path, algorithm)[0]
 
 
 def hash_bytes(data: bytes, algorithm: str) -> str:
@@ -90,6 +83,15 @@ Digester = Callable[[str, os.stat_result], str]
 
 def plain_digester(algorithm: str) -> Digester:
     return lambda path, st: hash_file(path, algorithm)
+
+
+def digest_many(digester: Digester, items: list[tuple[str, os.stat_result]]) -> list[str]:
+    """Digests of (path, lstat) pairs; a digester with a `many` method (hashcache) gets the whole
+    batch at once, to hash it on every core."""
+    many = getattr(digester, "many", None)
+    if many is not None:
+        return list(many(items))
+    return [digester(path, st) for path, st in items]
 
 
 def _odd_type(st: os.stat_result) -> str | None:
@@ -160,14 +162,20 @@ def _describe_dir(
     abs_dir: str, rel: str, algorithm: str, digester: Digester
 ) -> tuple[Entry, dict[str, bytes]]:
     files: list[Entry] = []
+    regular: list[tuple[str, os.stat_result]] = []
     for abs_path, child_rel, st in sorted(_walk(abs_dir, rel), key=lambda t: t[1]):
         if stat.S_ISLNK(st.st_mode):
             files.append(_symlink_entry(abs_path, child_rel, algorithm))
         elif stat.S_ISREG(st.st_mode):
-            files.append({"path": child_rel, "type": "file", "size": st.st_size,
-                          "digest": digester(abs_path, st)})
+            files.append({"path": child_rel, "type": "file", "size": st.st_size, "digest": None})
+            regular.append((abs_path, st))
         else:
             raise InputError(f"{child_rel} is {_odd_type(st)}; record files and directories")
+    # Hashed as one batch (after the walk has refused odd types) so large files use every core.
+    digests = iter(digest_many(digester, regular))
+    for entry in files:
+        if entry["type"] == "file":
+            entry["digest"] = next(digests)
     manifest = encode_manifest(rel, files)
     digest = hash_bytes(manifest, algorithm)
     name = f"manifest-{digest.split(':', 1)[1]}.json"

@@ -1,0 +1,132 @@
+"""Shared timing harness: run cases in alternation, report medians and ratios against a baseline.
+
+Every figure a benchmark prints is a ratio against a baseline measured in the same run, because this
+machine is shared and its speed drifts: each round runs every case once (in a rotating order), and the
+ratio reported is the median over rounds of case/baseline from the same round.
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(sys.prefix)
+PROV = str(VENV / "bin" / "git-prov")
+PYTHON = str(VENV / "bin" / "python")
+
+# A case is an argv (timed as a subprocess) or a callable (timed in-process; it may return its own
+# measured seconds, e.g. a time-to-first-line).
+Case = Sequence[str] | Callable[[], float | None]
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment commands run in: bytecode caching on, as after `pip install`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env
+
+
+def precompile() -> None:
+    # An installed wheel ships compiled bytecode; an editable checkout with PYTHONDONTWRITEBYTECODE=1
+    # would recompile every module on every start (~25 ms), which no user pays.
+    compileall.compile_dir(str(ROOT / "prov_git"), quiet=1)
+
+
+def _time_one(case: Case, cwd: str | None, env: dict[str, str] | None) -> float:
+    if callable(case):
+        t0 = time.perf_counter()
+        own = case()
+        return own if own is not None else time.perf_counter() - t0
+    t0 = time.perf_counter()
+    done = subprocess.run(list(case), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    took = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark case failed ({done.returncode}): {' '.join(case)}\n"
+                         f"{done.stderr.decode(errors='replace')}")
+    return took
+
+
+def alternate(cases: dict[str, Case], *, rounds: int = 15, warmup: int = 2, cwd: str | None = None,
+              env: dict[str, str] | None = None,
+              before: Callable[[str], None] | None = None) -> dict[str, list[float]]:
+    """Seconds per round for every case, the cases interleaved and their order rotated each round."""
+    names = list(cases)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(warmup + rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            if before is not None:
+                before(name)
+            took = _time_one(cases[name], cwd, env)
+            if r >= warmup:
+                times[name].append(took)
+    return times
+
+
+def paired_ratio(times: dict[str, list[float]], case: str, baseline: str) -> float:
+    return statistics.median(a / b for a, b in zip(times[case], times[baseline], strict=True))
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def report(title: str, times: dict[str, list[float]], baseline: str,
+           targets: dict[str, tuple[str, float]] | None = None) -> list[dict[str, object]]:
+    """Print a table (median, ratio to baseline, target) and return its rows."""
+    targets = targets or {}
+    print(f"\n## {title}\n")
+    print(f"| case | median | × {baseline} | target |")
+    print("|---|---|---|---|")
+    rows = []
+    for name, values in times.items():
+        ratio = paired_ratio(times, name, baseline)
+        target = targets.get(name)
+        verdict = ""
+        if target is not None:
+            ref, limit = target
+            rel = paired_ratio(times, name, ref)
+            ok = rel <= limit
+            verdict = f"≤ {limit}× {ref}: {rel:.2f}× {'met' if ok else 'NOT met'}"
+        print(f"| {name} | {fmt_s(statistics.median(values))} | {ratio:.2f} | {verdict} |")
+        rows.append({"case": name, "median_s": statistics.median(values), "ratio": ratio, "target": verdict})
+    sys.stdout.flush()
+    return rows
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
+
+
+def git(*args: str, cwd: str | Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
+def make_repo(path: Path) -> Path:
+    """A fresh repository with one commit and a local identity, like a user's project."""
+    path.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", ".", cwd=path)
+    git("config", "user.name", "Bench", cwd=path)
+    git("config", "user.email", "bench@example.com", cwd=path)
+    (path / "in.txt").write_text("hello\n")
+    git("add", "in.txt", cwd=path)
+    git("commit", "-q", "-m", "init", cwd=path)
+    return path

@@ -1,0 +1,123 @@
+"""Target 1: the overhead of a record, beside its own import floor and beside the peers.
+
+    .venv/bin/python benchmarks/startup.py [--install] [--rounds N]
+
+--install makes throw-away venvs for the peers under $PROV_BENCH_VENVS (default /tmp/prov-bench-venvs):
+in-toto, dvc, datalad from PyPI. DataLad also needs git-annex: `apt-get install -y git-annex`.
+A peer whose venv is missing is skipped, not failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import harness
+
+VENVS = Path(os.environ.get("PROV_BENCH_VENVS", "/tmp/prov-bench-venvs"))
+PEERS = {"in-toto": "in-toto", "dvc": "dvc", "datalad": "datalad"}
+
+
+def install() -> None:
+    for name, package in PEERS.items():
+        venv = VENVS / name
+        if not (venv / "bin" / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", package], check=True)
+
+
+def tool(peer: str, name: str) -> str | None:
+    path = VENVS / peer / "bin" / name
+    return str(path) if path.exists() else None
+
+
+def in_toto_case(work: Path) -> list[str] | None:
+    run = tool("in-toto", "in-toto-run")
+    if run is None:
+        return None
+    repo = harness.make_repo(work / "in-toto")
+    key = repo / "key.pem"
+    make_key = (
+        "from cryptography.hazmat.primitives.asymmetric import ed25519\n"
+        "from cryptography.hazmat.primitives import serialization as s\n"
+        f"open({str(key)!r}, 'wb').write(ed25519.Ed25519PrivateKey.generate().private_bytes("
+        "s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))\n"
+    )
+    subprocess.run([str(VENVS / "in-toto" / "bin" / "python"), "-c", make_key], check=True)
+    return ["sh", "-c", f"cd {repo} && {run} -n cp --signing-key key.pem -m in.txt -p out.txt "
+            "-- cp in.txt out.txt"]
+
+
+def dvc_case(work: Path) -> list[str] | None:
+    dvc = tool("dvc", "dvc")
+    if dvc is None:
+        return None
+    repo = harness.make_repo(work / "dvc")
+    env = harness.bench_env(DVC_NO_ANALYTICS="1")
+    for args in (["init", "-q"], ["stage", "add", "-q", "-n", "cp", "-d", "in.txt", "-o", "out.txt",
+                                  "cp in.txt out.txt"], ["repro", "-q"]):
+        subprocess.run([dvc, *args], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+    return ["sh", "-c", f"cd {repo} && DVC_NO_ANALYTICS=1 {dvc} repro -q -f"]
+
+
+def datalad_case(work: Path) -> list[str] | None:
+    datalad = tool("datalad", "datalad")
+    if datalad is None or shutil.which("git-annex") is None:
+        return None
+    repo = work / "datalad"
+    env = harness.bench_env()
+    subprocess.run([datalad, "-l", "error", "create", str(repo)], env=env, check=True, stdout=subprocess.DEVNULL)
+    for args in (["config", "user.name", "Bench"], ["config", "user.email", "bench@example.com"]):
+        harness.git(*args, cwd=repo)
+    (repo / "in.txt").write_text("hello\n")
+    subprocess.run([datalad, "-l", "error", "save", "-m", "in"], cwd=repo, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return ["sh", "-c", f"cd {repo} && {datalad} -l error run -i in.txt -o out.txt 'cp in.txt out.txt'"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--install", action="store_true", help="create the peers' venvs first")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--no-peers", action="store_true", help="only our record and its import floor")
+    args = parser.parse_args()
+    if args.install:
+        install()
+    harness.precompile()
+    work = Path(tempfile.mkdtemp(prefix="prov-bench-startup-"))
+    ours = harness.make_repo(work / "prov")
+    prov = harness.PROV
+    cases: dict[str, harness.Case] = {
+        "python -c pass": [harness.PYTHON, "-c", "pass"],
+        "floor: import pygit2, click": [harness.PYTHON, "-c", "import pygit2, click"],
+        "git prov record -- true": ["sh", "-c", f"cd {ours} && {prov} record -- true"],
+        "git prov record -i in -o out -- cp": [
+            "sh", "-c", f"cd {ours} && {prov} record -i in.txt -o out.txt -- cp in.txt out.txt"],
+    }
+    if not args.no_peers:
+        for name, make in (("in-toto-run", in_toto_case), ("dvc repro -f", dvc_case),
+                           ("datalad run", datalad_case)):
+            case = make(work)
+            if case is None:
+                print(f"(skipping {name}: not installed; see --install)", file=sys.stderr)
+            else:
+                cases[name] = case
+    # `sh -c cd ...` costs the same few ms for every case; the floor cases get the same wrapper.
+    cases["python -c pass"] = ["sh", "-c", f"cd {ours} && {harness.PYTHON} -c pass"]
+    cases["floor: import pygit2, click"] = ["sh", "-c", f"cd {ours} && {harness.PYTHON} -c 'import pygit2, click'"]
+    times = harness.alternate(cases, rounds=args.rounds, env=harness.bench_env())
+    targets = {"git prov record -- true": ("floor: import pygit2, click", 1.2)}
+    if "in-toto-run" in cases:
+        targets["git prov record -i in -o out -- cp"] = ("in-toto-run", 0.85)
+    print(f"machine: {harness.machine()}")
+    harness.report("Overhead of one record (target 1)", times, "floor: import pygit2, click", targets)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

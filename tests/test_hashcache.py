@@ -1,0 +1,290 @@
+"""The hash cache serves unchanged files without reading them, re-hashes anything that may have
+changed (racy timestamps included), survives corruption and concurrent saves; parallel, pipelined
+and BLAKE3 hashing give the same digests as hashlib."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from prov_git.capture import files, hashcache, hashing
+from tests.helpers import Repo
+
+LATER = 10_000_000_000  # pretend the record began 10 s from now: every file on disk looks settled
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digester(state: Path, since_ns: int | None = None) -> hashcache.CachedDigester:
+    cache = hashcache.HashCache(hashcache.cache_file(state, "sha256"))
+    return hashcache.CachedDigester(cache, "sha256", since_ns=since_ns)
+
+
+def settled_digester(state: Path) -> hashcache.CachedDigester:
+    return digester(state, time.time_ns() + LATER)
+
+
+def items(*paths: Path) -> list[tuple[str, os.stat_result]]:
+    return [(str(p), os.lstat(p)) for p in paths]
+
+
+def test_unchanged_file_is_served_from_the_cache_without_reading(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 5000)
+    first = settled_digester(tmp_path / "state")
+    assert first.many(items(data)) == [sha(b"x" * 5000)]
+    first.save()
+    assert (first.stats.hashed, first.stats.stored) == (1, 1)
+
+    second = settled_digester(tmp_path / "state")
+    assert second.many(items(data)) == [sha(b"x" * 5000)]
+    assert (second.stats.hits, second.stats.hashed, second.stats.bytes_hashed) == (1, 0, 0)
+
+
+def test_same_size_and_restored_mtime_is_rehashed_because_ctime_moved(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"a" * 100)
+    first = settled_digester(tmp_path / "state")
+    first.many(items(data))
+    first.save()
+    before = os.stat(data)
+    time.sleep(0.05)  # past the kernel's coarse clock tick, so ctime can move
+    data.write_bytes(b"b" * 100)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(data)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+    second = settled_digester(tmp_path / "state")
+    assert second.many(items(data)) == [sha(b"b" * 100)]
+    assert (second.stats.hits, second.stats.hashed) == (0, 1)
+
+
+def test_file_changed_just_before_the_record_is_hashed_but_not_stored(tmp_path: Path) -> None:
+    data = tmp_path / "fresh.txt"
+    data.write_bytes(b"fresh")
+    first = digester(tmp_path / "state")  # the real clock: the file is younger than the racy window
+    assert first.many(items(data)) == [sha(b"fresh")]
+    first.save()
+    assert (first.stats.stored, first.stats.not_stored) == (0, 1)
+    assert not hashcache.cache_file(tmp_path / "state", "sha256").exists()
+
+    again = digester(tmp_path / "state")
+    again.many(items(data))
+    assert (again.stats.hits, again.stats.hashed) == (0, 1)
+
+
+def test_one_record_hashes_a_file_once_even_when_too_recent_to_store(tmp_path: Path) -> None:
+    data = tmp_path / "fresh.txt"
+    data.write_bytes(b"fresh")
+    one = digester(tmp_path / "state")
+    one.many(items(data))
+    one(str(data), os.lstat(data))
+    assert (one.stats.hashed, one.stats.hits) == (1, 1)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"garbage", hashcache.MAGIC + b"\0" * 32 + b"junk", "not-a-dict"])
+def test_corrupt_cache_is_rebuilt(tmp_path: Path, garbage: bytes | str) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    cache_file = hashcache.cache_file(state, "sha256")
+    if garbage == "not-a-dict":
+        import marshal
+
+        payload = marshal.dumps([1, 2, 3])
+        cache_file.write_bytes(hashcache.MAGIC + hashlib.sha256(payload).digest() + payload)
+    else:
+        cache_file.write_bytes(garbage)  # type: ignore[arg-type]
+    data = tmp_path / "data.txt"
+    data.write_bytes(b"content")
+
+    first = settled_digester(state)
+    assert first.many(items(data)) == [sha(b"content")]
+    first.save()
+    assert cache_file.read_bytes().startswith(hashcache.MAGIC)
+    second = settled_digester(state)
+    assert second.many(items(data)) == [sha(b"content")]
+    assert second.stats.hits == 1
+
+
+def test_corrupt_cache_with_nothing_new_is_still_rewritten(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    cache_file = hashcache.cache_file(state, "sha256")
+    cache_file.write_bytes(b"\xff" * 64)
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_bytes(b"new")
+    one = digester(state)
+    one.many(items(fresh))
+    one.save()
+    assert cache_file.read_bytes().startswith(hashcache.MAGIC)
+
+
+def test_a_bad_entry_is_a_miss_not_an_error(tmp_path: Path) -> None:
+    import marshal
+
+    state = tmp_path / "state"
+    state.mkdir()
+    data = tmp_path / "data.txt"
+    data.write_bytes(b"content")
+    payload = marshal.dumps({str(data): ("not", "an", "entry")})
+    hashcache.cache_file(state, "sha256").write_bytes(
+        hashcache.MAGIC + hashlib.sha256(payload).digest() + payload)
+    one = settled_digester(state)
+    assert one.many(items(data)) == [sha(b"content")]
+    assert one.stats.hashed == 1
+
+
+def test_concurrent_saves_keep_both_records_entries(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"A")
+    b.write_bytes(b"B")
+    first, second = settled_digester(state), settled_digester(state)
+    first.many(items(a))
+    second.many(items(b))  # both loaded the (empty) cache before either saved
+    first.save()
+    second.save()
+    third = settled_digester(state)
+    assert third.many(items(a, b)) == [sha(b"A"), sha(b"B")]
+    assert third.stats.hits == 2
+    assert not [p for p in state.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_unwritable_state_dir_only_costs_a_rehash(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the folder should be")
+    data = tmp_path / "data.txt"
+    data.write_bytes(b"content")
+    one = settled_digester(blocker)
+    assert one.many(items(data)) == [sha(b"content")]
+    one.save()  # no exception
+
+
+def test_parallel_batch_matches_hashlib_in_order(tmp_path: Path) -> None:
+    blobs = [os.urandom(3 << 20) + bytes([i]) for i in range(5)] + [b"", b"small"]
+    paths = []
+    for i, blob in enumerate(blobs):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(blob)
+        paths.append((str(path), len(blob)))
+    results = hashing.hash_many(paths, "sha256")
+    assert [d for d, _ in results] == [sha(b) for b in blobs]
+
+
+def test_pipelined_large_file_matches_hashlib(tmp_path: Path) -> None:
+    blob = os.urandom(hashing.PIPELINE_MIN + 12345)
+    path = tmp_path / "big.bin"
+    path.write_bytes(blob)
+    digest, after = hashing.hash_path(str(path), "sha256")
+    assert digest == sha(blob)
+    assert after == hashing.stat_key(os.stat(path))
+    assert files.hash_file(str(path), "sha256") == sha(blob)
+
+
+def test_unreadable_file_in_a_parallel_batch_is_an_input_error(tmp_path: Path) -> None:
+    from prov_git.errors import InputError
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 << 20))
+    with pytest.raises(InputError, match="cannot read"):
+        hashing.hash_many([(str(big), 9 << 20), (str(tmp_path / "gone"), 1 << 20)], "sha256")
+
+
+def test_blake3_large_file_matches_the_reference(tmp_path: Path) -> None:
+    blake3 = pytest.importorskip("blake3")
+    blob = os.urandom(hashing.BLAKE3_SLICE + 777)
+    path = tmp_path / "big.bin"
+    path.write_bytes(blob)
+    assert hashing.hash_path(str(path), "blake3")[0] == "blake3:" + blake3.blake3(blob).hexdigest()
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_is_drawn_then_erased() -> None:
+    out = FakeTerminal()
+    bar = hashing.Progress(1000, stream=out, delay=0)
+    bar.advance(500)
+    bar.finish()
+    text = out.getvalue()
+    assert "hashing" in text and "50%" in text
+    assert text.endswith("\r\x1b[K")
+
+
+def test_no_progress_bar_when_not_a_terminal_or_fast() -> None:
+    piped = io.StringIO()
+    bar = hashing.Progress(1000, stream=piped, delay=0)
+    bar.advance(1000)
+    bar.finish()
+    assert piped.getvalue() == ""
+    quick = FakeTerminal()
+    bar = hashing.Progress(1000, stream=quick, delay=60)
+    bar.advance(1000)
+    bar.finish()
+    assert quick.getvalue() == ""
+
+
+def stats(stderr: str) -> dict[str, int]:
+    match = re.search(r"hash cache: (\d+) hits, (\d+) hashed \((\d+) bytes\), (\d+) stored", stderr)
+    assert match, stderr
+    return dict(zip(("hits", "hashed", "bytes", "stored"), map(int, match.groups()), strict=True))
+
+
+def test_record_rereads_only_what_changed(repo: Repo) -> None:
+    for i in range(20):
+        repo.write(f"data/f{i:02}.csv", f"row,{i}\n")
+    repo.write("model.txt", "weights\n")
+    time.sleep(hashcache.RACY_NS / 1e9 + 0.1)  # let the files settle past the racy window
+    env = {"PROV_DEBUG_STATS": "1"}
+
+    first = repo.prov("record", "-i", "data", "-i", "model.txt", "--", "true", env=env)
+    assert first.code == 0, first.err
+    total = sum(p.stat().st_size for p in (repo.path / "data").iterdir()) + len("weights\n")
+    assert stats(first.err) == {"hits": 0, "hashed": 21, "bytes": total, "stored": 21}
+    assert (repo.path / ".git" / "prov" / "hashcache-sha256").is_file()
+    one = repo.newest()
+
+    second = repo.prov("record", "-i", "data", "-i", "model.txt", "--", "true", env=env)
+    assert stats(second.err) == {"hits": 21, "hashed": 0, "bytes": 0, "stored": 0}
+    two = repo.newest()
+    assert two["inputs"] == one["inputs"]
+
+    # Same size, mtime put back: the change is still seen (ctime), and it is too recent to store.
+    target = repo.path / "data" / "f07.csv"
+    before = os.stat(target)
+    time.sleep(0.05)
+    target.write_text("row,X\n")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    third = repo.prov("record", "-i", "data", "-i", "model.txt", "--", "true", env=env)
+    assert stats(third.err) == {"hits": 20, "hashed": 1, "bytes": 6, "stored": 0}
+    assert repo.newest()["inputs"][0]["digest"] != one["inputs"][0]["digest"]
+
+    fourth = repo.prov("record", "-i", "data", "-i", "model.txt", "--", "true", env=env)
+    assert stats(fourth.err)["hashed"] == 1  # the changed file is read again until it settles
+
+
+def test_record_digests_match_plain_hashing_and_cache_can_be_turned_off(repo: Repo) -> None:
+    repo.write("a.txt", "alpha\n")
+    repo.git("config", "prov.hashCache", "false")
+    record = repo.record("-i", "a.txt", "--", "true")
+    assert record["inputs"][0]["digest"] == sha(b"alpha\n")
+    assert not (repo.path / ".git" / "prov" / "hashcache-sha256").exists()
+
+
+def test_record_with_blake3(repo: Repo) -> None:
+    blake3 = pytest.importorskip("blake3")
+    repo.write("a.txt", "alpha\n")
+    repo.git("config", "prov.hashAlgorithm", "blake3")
+    record = repo.record("-i", "a.txt", "--", "true")
+    assert record["inputs"][0]["digest"] == "blake3:" + blake3.blake3(b"alpha\n").hexdigest()
+    assert record["recorder"]["hash_algorithm"] == "blake3"
