@@ -458,3 +458,59 @@ def test_pager_on_a_terminal(repo: Repo) -> None:
     env["NO_COLOR"] = "1"
     assert "\x1b[" not in on_tty()
     assert "PAGED" not in repo.prov("diff", env={"GIT_PAGER": f"{PY} {pager}"}).out
+
+
+# ------------------------------------------------------------------- pure parts, literal data
+
+
+def test_readable_paths_and_noise_patterns() -> None:
+    from prov_git.diff.paths import noise_from_config, readable
+
+    assert readable(["model", "depth"]) == "model.depth"
+    assert readable(["env", "vars", "CUDA_VISIBLE_DEVICES"]) == "env.vars.CUDA_VISIBLE_DEVICES"
+    assert readable(["argv", 2]) == "argv[2]" and readable(["a.b", "c d"]) == '["a.b"]["c d"]'
+    noise = noise_from_config(["outputs.logs/*", "!env.vars.DISPLAY"])
+    assert noise.ignores("env.vars.SSH_AUTH_SOCK") and noise.ignores("outputs.logs/a/b.txt")
+    assert not noise.ignores("env.vars.DISPLAY") and not noise.ignores("env.vars.pwd")
+
+
+def test_structural_kinds_and_metric_deltas() -> None:
+    from prov_git.diff import metrics, structure
+    from prov_git.diff.paths import NONE
+
+    section = structure.compare({"a": [1, 2], "b": {"c": 1}, "d": 1}, {"a": [1, 3, 4], "b": {}, "d": 1.0},
+                                "params", NONE)
+    assert [(c["path"], c["kind"], c["old"], c["new"]) for c in section["changes"]] == [
+        ("a[1]", "changed", 2, 3), ("a[2]", "added", None, 4), ("b.c", "removed", 1, None),
+        ("d", "changed", 1, 1.0)]
+    moved = metrics.compare({"acc": 0.81, "ok": True, "n": 3}, {"acc": 0.84, "ok": False, "n": 1}, NONE)
+    assert [c.get("delta") for c in moved["changes"]] == [0.03, -2, None]
+
+
+def test_directory_changes_are_named_by_file() -> None:
+    from prov_git.diff import files
+    from prov_git.diff.paths import NONE
+
+    def f(path: str, digest: str) -> dict[str, Any]:
+        return {"path": path, "type": "file", "size": 1, "digest": digest}
+
+    old = [{"path": "d", "type": "dir", "size": 2, "digest": "x:1", "manifest": "m1"}, f("k", "x:k")]
+    new = [{"path": "d", "type": "dir", "size": 2, "digest": "x:2", "manifest": "m2"},
+           {"path": "k", "type": "missing", "size": None, "digest": None}]
+    manifests = {"m1": [f("d/a", "x:a"), f("d/b", "x:b")], "m2": [f("d/a", "x:A"), f("d/c", "x:c")]}
+    section = files.compare(old, new, manifests, manifests, "inputs", NONE)
+    assert (section["added"], section["removed"], section["modified"]) == (["d/c"], ["d/b", "k"], ["d/a"])
+    blind = files.compare(old, new, {}, {}, "inputs", NONE)  # manifests unreadable: the directory itself
+    assert blind["modified"] == ["d"]
+
+
+def test_stat_graph_scales_to_the_width() -> None:
+    from prov_git.diff.render_text import Paint, stat_lines
+
+    section = {"files": [{"path": "big.py", "old_path": None, "status": "modified", "added": 300, "removed": 100,
+                          "binary": False},
+                         {"path": "img.png", "old_path": None, "status": "added", "added": 0, "removed": 0,
+                          "binary": True}], "added": 300, "removed": 100}
+    lines = stat_lines(section, Paint(False), width=40)
+    assert lines[0].startswith(" big.py  | 400 +++") and len(lines[0]) <= 40
+    assert lines[1] == " img.png | Bin" and lines[2] == " 2 files changed, 300 insertions(+), 100 deletions(-)"

@@ -14,14 +14,20 @@ from prov_git.cli import CONTEXT, cli, repo_here, use_color
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 @click.option("-p", "--patch", is_flag=True, help="Show the full code patch.")
 @click.option("--stat", is_flag=True, help="Show code changes as a diffstat, like git diff --stat.")
-@click.option("--section", "sections", metavar="LIST", help="Only these sections, e.g. params,code.")
+@click.option("--section", "sections", metavar="LIST",
+              help="Only these sections, e.g. params,code (--exit-code then looks at these only).")
 @click.option("--worktree", is_flag=True, help="Compare RUN (default @) with the present state; runs nothing.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the runs differ, 0 when they do not.")
 @click.option("--color/--no-color", default=None, help="Color the output (default: on a terminal).")
 @click.option("--no-pager", is_flag=True, help="Do not page long output.")
 def diff(runs: tuple[str, ...], as_json: bool, patch: bool, stat: bool, sections: str | None,
          worktree: bool, exit_code: bool, color: bool | None, no_pager: bool) -> None:
-    """Explain what changed between RUN_A and RUN_B (default @~1 and @; one RUN: it and @)."""
+    """Explain what changed between RUN_A and RUN_B (default @~1 and @; one RUN: it and @).
+
+    Values that differ in every run by nature (timings, PWD, OLDPWD, SHLVL, _, terminal and session
+    variables) never make runs differ. Add patterns over section-qualified paths with
+    `git config --add prov.diff.ignore 'params.seed'`; a leading ! un-ignores ('!env.vars.DISPLAY').
+    """
     from prov_git.diff import pager, render_json, render_text
     from prov_git.diff.compare import parse_sections
     from prov_git.diff.gather import diff_runs
