@@ -1,0 +1,385 @@
+"""Check runs fetched from a remote, then merge two refs/prov/runs chains by tree union.
+
+A remote is untrusted: every run it sends that the local tree does not hold byte for byte is
+checked before anything points at it (layout runs/<xx>/<id>/, entry names and modes, sizes, JSON
+depth, schema, id = hash of content, manifests = their digests). Runs are content-addressed, so
+the merge is a union of the two trees; the same run id with different content on the two sides
+cannot happen honestly and is refused as tampering, never resolved silently.
+
+The checks on names, bytes and plans are pure; the functions that read or write git objects take
+a pygit2 repository and are kept thin.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+import pygit2
+
+from prov_git.errors import CorruptRecord, RemoteError
+from prov_git.record import Record, decode
+from prov_git.store import runs
+from prov_git.store.repo import Repo
+
+MAX_RECORD_BYTES = 4 << 20  # run.json: real records are a few KiB to a few hundred KiB
+MAX_SIDE_BYTES = 32 << 20  # a manifest lists every file of a directory: ~150 bytes a file
+MAX_FILES_PER_RUN = 1000
+MAX_JSON_DEPTH = 128  # records nest a few levels; params may nest more, never this deep
+MERGE_PREFIX = "prov: merge"
+
+TREE_MODE = b"40000"
+BLOB_MODE = b"100644"
+_ODD_MODES = {b"120000": "a symlink", b"160000": "a submodule (gitlink)", b"100755": "an executable file",
+              b"100664": "a group-writable file (obsolete mode)"}
+_FAN = re.compile(rb"^[0-9a-f]{2}$")
+_RUN_ID = re.compile(rb"^[0-9a-f]{64}$")
+_SIDE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
+_MANIFEST = re.compile(r"^manifest-([0-9a-f]{64})\.json$")
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+class Refused(RemoteError):
+    """Fetched data breaks the store's rules; the message names the path and the rule."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+class Tampering(RemoteError):
+    """The same run id holds different content locally and on the remote."""
+
+    def __init__(self, run_ids: list[str]) -> None:
+        shown = ", ".join(r[:12] for r in run_ids[:3]) + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else "")
+        super().__init__(f"run {shown} differs between here and the remote although ids are content hashes "
+                         "(tampering or corruption)")
+        self.run_ids = run_ids
+
+
+# ------------------------------------------------------------------------------ pure checks
+
+
+@dataclass(frozen=True)
+class Entry:
+    mode: bytes
+    name: bytes
+    oid: pygit2.Oid
+
+
+def shown(name: bytes) -> str:
+    """A tree entry name made safe to print on one line (escapes, never raw control bytes)."""
+    text = name.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def parse_tree(data: bytes, where: str, oid_size: int = 20) -> list[Entry]:
+    """The entries of a raw tree object; refuses malformed trees and duplicate names.
+
+    Parsed by hand rather than through libgit2 so that odd modes, names and duplicates are seen
+    exactly as they were sent.
+    """
+    out: list[Entry] = []
+    seen: set[bytes] = set()
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        nul = data.find(b"\0", space + 1) if space >= 0 else -1
+        if space < 0 or nul < 0 or nul + 1 + oid_size > len(data):
+            raise Refused(where, "malformed tree object")
+        mode, name = data[pos:space], data[space + 1:nul]
+        oid = pygit2.Oid(raw=data[nul + 1:nul + 1 + oid_size])
+        pos = nul + 1 + oid_size
+        if name in seen:
+            raise Refused(f"{where}/{shown(name)}", "the tree lists this name twice")
+        seen.add(name)
+        out.append(Entry(mode, name, oid))
+    return out
+
+
+def check_name(name: bytes, where: str) -> str:
+    """A tree entry name as text, refused when it could escape a folder or is not UTF-8."""
+    if name in (b"", b".", b".."):
+        raise Refused(f"{where}/{shown(name)}", "a path entry named '.' or '..' (or empty) could escape .prov/")
+    if b"/" in name or b"\\" in name or b"\0" in name:
+        raise Refused(f"{where}/{shown(name)}", "entry name contains a path separator")
+    try:
+        text = name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(f"{where}/{shown(name)}", "entry name is not valid UTF-8") from None
+    if not text.isprintable():
+        raise Refused(f"{where}/{shown(name)}", "entry name contains control characters")
+    return text
+
+
+def check_mode(entry: Entry, want: bytes, where: str) -> None:
+    if entry.mode == want:
+        return
+    path = f"{where}/{shown(entry.name)}"
+    if entry.mode == TREE_MODE:
+        raise Refused(path, "is a folder; only files belong here")
+    if want == TREE_MODE:
+        raise Refused(path, "is a file outside the runs/<xx>/<id>/ layout")
+    odd = _ODD_MODES.get(entry.mode, f"an entry of odd mode {shown(entry.mode)}")
+    raise Refused(path, f"is {odd}; runs hold plain files only")
+
+
+def json_depth(data: bytes) -> int:
+    """Deepest nesting of arrays/objects in a JSON text, counted without parsing it (no recursion)."""
+    brackets = _STRINGS.sub(b"", data).translate(None, delete=bytes(c for c in range(256) if c not in _DEPTH_STEP))
+    return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
+
+
+def check_json_depth(data: bytes, where: str) -> None:
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise Refused(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def check_run(run_id: str, files: dict[str, bytes]) -> Record:
+    """The decoded record of one fetched run folder whose files were read; refuses any defect."""
+    folder = runs.run_dir(run_id)
+    data = files.get(runs.RUN_FILE)
+    if data is None:
+        raise Refused(folder, f"run folder without {runs.RUN_FILE}")
+    where = f"{folder}/{runs.RUN_FILE}"
+    check_json_depth(data, where)
+    try:
+        record = decode(data, expected_id=run_id, where=where)
+    except CorruptRecord as exc:
+        raise Refused(where, str(exc).removeprefix(f"{where}: ")) from None
+    for name, blob in files.items():
+        if _MANIFEST.match(name):
+            check_json_depth(blob, f"{folder}/{name}")
+    from prov_git.verify import check_manifests
+
+    problems = check_manifests(run_id, record, files)
+    if problems:
+        raise Refused(problems[0].path, problems[0].message)
+    referenced = {e.get("manifest") for e in record["inputs"] + record["outputs"]}
+    for name in files:
+        if _MANIFEST.match(name) and name not in referenced:
+            raise Refused(f"{folder}/{name}", "manifest that the record does not refer to")
+    return record
+
+
+# ------------------------------------------------------------------------------ reading fetched trees
+
+
+@dataclass
+class Incoming:
+    """The runs a fetched tip holds that the local tree does not (each checked)."""
+
+    runs: dict[str, pygit2.Oid] = field(default_factory=dict)  # run id -> run folder tree
+
+
+def _read(git: pygit2.Repository, oid: pygit2.Oid, want: int, where: str, limit: int | None = None) -> bytes:
+    try:
+        kind, size = git.odb.read_header(oid)
+    except KeyError:
+        raise Refused(where, f"object {oid} was not sent") from None
+    if kind != want:
+        raise Refused(where, f"object {str(oid)[:12]} is a {_TYPE_NAMES.get(kind, kind)}, expected a "
+                             f"{_TYPE_NAMES[want]}")
+    if limit is not None and size > limit:
+        raise Refused(where, f"file of {size} bytes exceeds the {limit >> 20} MiB limit")
+    return bytes(git.odb.read(oid)[1])
+
+
+_TYPE_NAMES = {pygit2.enums.ObjectType.COMMIT: "commit", pygit2.enums.ObjectType.TREE: "tree",
+               pygit2.enums.ObjectType.BLOB: "blob", pygit2.enums.ObjectType.TAG: "tag"}
+
+
+def _tree(git: pygit2.Repository, oid: pygit2.Oid, where: str) -> list[Entry]:
+    return parse_tree(_read(git, oid, pygit2.enums.ObjectType.TREE, where), where, len(oid.raw))
+
+
+def _local_subtree(tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
+    if tree is None or name not in tree:
+        return None
+    sub = tree[name]
+    return sub if isinstance(sub, pygit2.Tree) else None
+
+
+def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid) -> Incoming:
+    """Walk the fetched tree where it differs from the local one; refuse anything outside the layout."""
+    found = Incoming()
+    top = _tree(git, remote_tree, "(top of the tree)")
+    for entry in top:
+        name = check_name(entry.name, "")
+        if name != "runs":
+            raise Refused(shown(entry.name), "entry outside the runs/<xx>/<id>/ layout")
+        check_mode(entry, TREE_MODE, "")
+    runs_entry = next(iter(top), None)
+    local_runs = _local_subtree(local, "runs")
+    if runs_entry is None or (local_runs is not None and local_runs.id == runs_entry.oid):
+        return found
+    for fan in _tree(git, runs_entry.oid, "runs"):
+        fan_name = check_name(fan.name, "runs")
+        if not _FAN.match(fan.name):
+            raise Refused(f"runs/{fan_name}", "entry outside the runs/<xx>/<id>/ layout")
+        check_mode(fan, TREE_MODE, "runs")
+        local_fan = _local_subtree(local_runs, fan_name)
+        if local_fan is not None and local_fan.id == fan.oid:
+            continue
+        for run in _tree(git, fan.oid, f"runs/{fan_name}"):
+            run_name = check_name(run.name, f"runs/{fan_name}")
+            if not _RUN_ID.match(run.name) or not run.name.startswith(fan.name):
+                raise Refused(f"runs/{fan_name}/{run_name}", "entry outside the runs/<xx>/<id>/ layout")
+            check_mode(run, TREE_MODE, f"runs/{fan_name}")
+            mine = local_fan[run_name] if local_fan is not None and run_name in local_fan else None
+            if mine is None or mine.id != run.oid:
+                found.runs[run_name] = run.oid
+    return found
+
+
+def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
+    """The files of one fetched run folder, refusing odd entries and oversized blobs before reading them."""
+    folder = runs.run_dir(run_id)
+    entries = _tree(git, tree, folder)
+    if len(entries) > MAX_FILES_PER_RUN:
+        raise Refused(folder, f"{len(entries)} files in one run folder (limit {MAX_FILES_PER_RUN})")
+    files: dict[str, bytes] = {}
+    for entry in entries:
+        name = check_name(entry.name, folder)
+        check_mode(entry, BLOB_MODE, folder)
+        if not _SIDE_NAME.match(name):
+            raise Refused(f"{folder}/{shown(entry.name)}", "file name outside [A-Za-z0-9._-]")
+        limit = MAX_RECORD_BYTES if name == runs.RUN_FILE else MAX_SIDE_BYTES
+        files[name] = _read(git, entry.oid, pygit2.enums.ObjectType.BLOB, f"{folder}/{name}", limit)
+    return files
+
+
+def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid) -> list[str]:
+    """Check every run the fetched tree adds or changes; returns their ids (sorted)."""
+    found = incoming_runs(git, local, remote_tree)
+    for run_id, tree in sorted(found.runs.items()):
+        check_run(run_id, read_run(git, run_id, tree))
+    return sorted(found.runs)
+
+
+def check_chain(git: pygit2.Repository, tip: pygit2.Oid, known: pygit2.Odb) -> None:
+    """The new commits of a fetched chain keep its rules: dates strictly increase along the chain,
+    and a run commit is not older than the run it carries (`log` relies on both to stop early).
+
+    Walks only commits that were not in the local object store before the fetch (`known`).
+    """
+    stack, seen = [tip], {tip}
+    while stack:
+        oid = stack.pop()
+        if known.exists(oid):
+            continue
+        commit = git.get(oid)
+        if not isinstance(commit, pygit2.Commit):
+            raise Refused(f"commit {str(oid)[:12]}", "the chain points at something that is not a commit")
+        ref = runs.run_of(commit)
+        if ref is not None:
+            try:
+                started = ref.started
+            except ValueError:
+                raise Refused(f"commit {str(oid)[:12]}", "run commit with a malformed Prov-Started time") from None
+            if commit.commit_time < math.floor(started):
+                raise Refused(f"commit {str(oid)[:12]}", "run commit dated before its run started")
+        for pid in runs.chain_parents(commit):
+            parent = git.get(pid)
+            if isinstance(parent, pygit2.Commit) and parent.commit_time >= commit.commit_time:
+                raise Refused(f"commit {str(oid)[:12]}", "commit dates do not increase along the chain")
+            if pid not in seen:
+                seen.add(pid)
+                stack.append(pid)
+
+
+# ------------------------------------------------------------------------------ union merge
+
+
+@dataclass(frozen=True)
+class Union:
+    tree: pygit2.Oid
+    added: list[str]  # run ids the local tree did not have
+
+
+def _ids(tree: pygit2.Tree) -> Iterator[str]:
+    for entry in tree:
+        if entry.name:
+            yield entry.name
+
+
+def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree) -> Union:
+    """The local tree plus every run folder of the (checked) remote tree; refuses a changed run."""
+    remote_runs = _local_subtree(remote, "runs")
+    if local is None:
+        return Union(remote.id, [i for fan in (remote_runs or []) for i in _ids(fan)])
+    local_runs = _local_subtree(local, "runs")
+    if remote_runs is None or (local_runs is not None and local_runs.id == remote_runs.id):
+        return Union(local.id, [])
+    added: list[str] = []
+    conflicts: list[str] = []
+    runs_builder = git.TreeBuilder(local_runs) if local_runs is not None else git.TreeBuilder()
+    for fan in remote_runs:
+        mine = _local_subtree(local_runs, fan.name)
+        if mine is None:
+            runs_builder.insert(fan.name, fan.id, runs.TREE)
+            added.extend(_ids(fan))
+            continue
+        if mine.id == fan.id:
+            continue
+        builder, grew = git.TreeBuilder(mine), False
+        for run in fan:
+            if run.name not in mine:
+                builder.insert(run.name, run.id, runs.TREE)
+                added.append(run.name)
+                grew = True
+            elif mine[run.name].id != run.id:
+                conflicts.append(run.name)
+        if grew:
+            runs_builder.insert(fan.name, builder.write(), runs.TREE)
+    if conflicts:
+        raise Tampering(sorted(conflicts))
+    root = git.TreeBuilder(local)
+    root.insert("runs", runs_builder.write(), runs.TREE)
+    return Union(root.write(), sorted(added))
+
+
+def _signature(repo: Repo, when: int) -> pygit2.Signature:
+    name = repo.config("user.name") or "git prov"
+    email = repo.config("user.email") or "git-prov@localhost"
+    return pygit2.Signature(name, email, when, 0)
+
+
+def merge_commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Commit], message: str) -> pygit2.Oid:
+    """A chain merge commit: dated after every parent (the chain's dates strictly increase)."""
+    assert not message.startswith("prov: run "), "a merge must not look like a run commit"
+    when = max(math.ceil(time.time()), *(p.commit_time + 1 for p in parents))
+    sig = _signature(repo, when)
+    return repo.git.create_commit(None, sig, sig, message, tree, [p.id for p in parents])
+
+
+@dataclass(frozen=True)
+class Merged:
+    tip: pygit2.Oid
+    added: list[str]
+
+
+def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merged:
+    """Union the (checked) remote chain into refs/prov/runs with compare-and-swap; returns what was added."""
+    outcome: dict[str, list[str]] = {}
+
+    def build(old: pygit2.Commit | None) -> pygit2.Oid:
+        result = union(repo.git, old.tree if old is not None else None, remote_tip.tree)
+        outcome["added"] = result.added
+        if old is None:
+            return remote_tip.id
+        if old.id == remote_tip.id or (result.tree == old.tree.id and repo.git.descendant_of(old.id, remote_tip.id)):
+            return old.id
+        if result.tree == remote_tip.tree.id and repo.git.descendant_of(remote_tip.id, old.id):
+            return remote_tip.id  # fast-forward: the remote already holds everything we have
+        return merge_commit(repo, result.tree, [old, remote_tip], f"{MERGE_PREFIX} {label}\n")
+
+    tip = runs.update_ref(repo, build, f"git prov: merge {label}")
+    return Merged(tip, outcome.get("added", []))
+

@@ -1,0 +1,294 @@
+"""Move refs/prov/runs to and from git remotes: the one module that talks to remotes.
+
+Transport is the `git` command itself, so the user's config, credential helpers, ssh, insteadOf and
+proxies all apply. A fetch lands in a quarantine object directory (as receive-pack does for a
+push), is checked there by prov_git.store.merge, and only then moves into the repository: refused
+data leaves no object, ref or mirror file behind. A push never forces: when the remote moved on,
+its runs are fetched and merged and the push is retried, a bounded number of times with jitter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from prov_git.errors import RemoteError
+from prov_git.store import merge, mirror, runs
+from prov_git.store.repo import Repo
+
+GUARD_ENV = "GIT_PROV_HOOK"  # set for the git push we run: our pre-push hook then does not push again
+PUSH_ATTEMPTS = 12
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 2.0
+_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_RETRYABLE_REMOTE = ("lock", "failed to update", "incorrect old value", "stale")
+
+
+def strip_credentials(text: str) -> str:
+    """scheme://user:token@host/… -> scheme://host/… everywhere in text."""
+    return _CREDENTIALS.sub(r"\1", text)
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str  # a configured remote, or a URL/path given on the command line
+    label: str  # what messages print: the name, or the URL without credentials
+    tracking: str | None  # refs/prov/remotes/<name>/runs for a configured remote
+
+
+@dataclass
+class FetchResult:
+    remote: Remote
+    tip: str | None  # the remote's refs/prov/runs, None when it has none
+    added: list[str] = field(default_factory=list)  # run ids new here
+
+
+@dataclass
+class PushResult:
+    remote: Remote
+    status: str  # "pushed", "up to date", "nothing to push"
+    attempts: int = 0
+    fetched: list[str] = field(default_factory=list)  # runs merged in from the remote on the way
+
+
+# ------------------------------------------------------------------------------ which remote
+
+
+def default_remote(repo: Repo) -> str:
+    """prov.remote, else the current branch's upstream remote, else origin."""
+    configured = repo.config("prov.remote")
+    if configured:
+        return configured
+    if not repo.git.head_is_detached:
+        with contextlib.suppress(KeyError, pygit2.GitError):
+            head = str(repo.git.references["HEAD"].target)
+            if head.startswith("refs/heads/"):
+                upstream = repo.config(f"branch.{head.removeprefix('refs/heads/')}.remote")
+                if upstream and upstream != ".":
+                    return upstream
+    return "origin"
+
+
+def resolve_remote(repo: Repo, name: str | None) -> Remote:
+    name = name or default_remote(repo)
+    try:
+        named = name in repo.git.remotes.names()
+    except pygit2.GitError:
+        named = False
+    if named:
+        return Remote(name, name, f"refs/prov/remotes/{name}/runs")
+    if "/" in name or ":" in name or os.path.isdir(name):
+        return Remote(name, strip_credentials(name), None)
+    raise RemoteError(f"no remote named {name!r}: add one with `git remote add {name} URL`, "
+                      "name another, or set prov.remote")
+
+
+# ------------------------------------------------------------------------------ running git
+
+
+def _run_git(repo: Repo, args: list[str], *, progress: bool, env: dict[str, str] | None = None
+             ) -> tuple[int, str, str]:
+    """Run git in the repository; with progress, its stderr is also shown live (credentials stripped)."""
+    full_env = {**os.environ, "LC_ALL": "C", **(env or {})}
+    cwd = repo.workdir or Path(repo.git.path)
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise RemoteError(f"cannot run git: {exc.strerror}; is git installed and on PATH?") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    if not progress:
+        out, err = proc.communicate()
+    else:
+        chunks = []
+        while chunk := proc.stderr.read1(65536):
+            chunks.append(chunk)
+            sys.stderr.write(strip_credentials(chunk.decode(errors="replace")))
+            sys.stderr.flush()
+        err = b"".join(chunks)
+        out = proc.stdout.read()  # porcelain output is a few lines: it cannot fill the pipe meanwhile
+        proc.wait()
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def _git_problem(err: str) -> str:
+    """The line of git's stderr that says what went wrong, credentials stripped."""
+    lines = [ln.strip() for ln in err.replace("\r", "\n").splitlines() if ln.strip()]
+    for prefix in ("error: object ", "fatal: ", "error: "):
+        hit = next((ln for ln in lines if ln.startswith(prefix)), None)
+        if hit:
+            return strip_credentials(hit.removeprefix("fatal: ").removeprefix("error: "))
+    return strip_credentials(lines[-1]) if lines else "git failed without a message"
+
+
+# ------------------------------------------------------------------------------ fetch
+
+
+@contextlib.contextmanager
+def _quarantine(objects: Path) -> Iterator[Path]:
+    """A temporary object directory inside the repository's, removed on the way out."""
+    path = Path(tempfile.mkdtemp(prefix="tmp_objdir-prov-", dir=objects))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _migrate(quarantine: Path, objects: Path) -> None:
+    """Move checked objects into the repository; a pack's .idx goes last so git never sees half a pack."""
+    moves = []
+    for folder, _, names in os.walk(quarantine):
+        rel = Path(folder).relative_to(quarantine)
+        moves.extend((rel / n) for n in names)
+    for rel in sorted(moves, key=lambda p: (p.suffix == ".idx", str(p))):
+        target = objects / rel
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(quarantine / rel, target)
+
+
+def _fetch_head(repo: Repo) -> pygit2.Oid:
+    text = (Path(repo.git.path) / "FETCH_HEAD").read_text(errors="replace")
+    return pygit2.Oid(hex=text.split("\t", 1)[0].strip())
+
+
+def _fsck_config(repo: Repo) -> list[str]:
+    # Let git itself refuse malformed objects ('..' names, bad modes) too, unless the user chose.
+    if repo.config("fetch.fsckObjects") is None and repo.config("transfer.fsckObjects") is None:
+        return ["-c", "fetch.fsckObjects=true"]
+    return []
+
+
+def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> FetchResult:
+    """Fetch, check and merge the remote's refs/prov/runs; refuses hostile data before it lands."""
+    remote = name if isinstance(name, Remote) else resolve_remote(repo, name)
+    objects = repo.common_dir / "objects"
+    alternates = os.pathsep.join(p for p in (str(objects), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"))
+                                 if p)
+    with _quarantine(objects) as quarantine:
+        args = [*_fsck_config(repo), "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
+                "--no-auto-maintenance", "--no-write-commit-graph", "--write-fetch-head", "--refmap=",
+                *(["--progress"] if progress else []), remote.name, runs.REF]
+        code, _, err = _run_git(repo, args, progress=progress, env={
+            "GIT_OBJECT_DIRECTORY": str(quarantine), "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternates})
+        if code != 0:
+            if "couldn't find remote ref" in err:
+                return FetchResult(remote, None)
+            problem = _git_problem(err)
+            if "fsck" in err:
+                raise RemoteError(f"refused {runs.REF} from {remote.label}: {problem}; nothing was merged")
+            raise RemoteError(f"cannot fetch {runs.REF} from {remote.label}: {problem}")
+        tip = _fetch_head(repo)
+        _check(repo, quarantine, tip, remote)
+        _migrate(quarantine, objects)
+    return _merge(repo, remote, tip)
+
+
+def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote) -> None:
+    """Every new commit of the chain and every new run of its tip tree, read from the quarantine."""
+    view = pygit2.Repository(repo.git.path)
+    view.odb.add_disk_alternate(str(quarantine))
+    try:
+        commit = view.get(tip)
+        if not isinstance(commit, pygit2.Commit):
+            raise merge.Refused(runs.REF, "does not point at a commit")
+        merge.check_chain(view, tip, repo.git.odb)
+        local = runs.tip(repo)
+        merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id)
+    except merge.Refused as exc:
+        raise RemoteError(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
+    finally:
+        view.free()
+
+
+def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid) -> FetchResult:
+    if remote.tracking is not None:
+        repo.git.create_reference_direct(remote.tracking, tip, True, message=f"git prov: fetch {remote.name}")
+    remote_tip = repo.git.get(tip)
+    assert isinstance(remote_tip, pygit2.Commit)
+    try:
+        merged = merge.merge_into_local(repo, remote_tip, remote.label)
+    except merge.Tampering as exc:
+        where = remote.tracking or str(tip)
+        raise RemoteError(f"{exc} ({remote.label}); kept the local runs and merged nothing: compare with "
+                          f"`git diff {runs.REF} {where} -- runs/{exc.run_ids[0][:2]}/{exc.run_ids[0]}`") from None
+    if repo.workdir is not None and merged.added:
+        head = repo.git.get(merged.tip)
+        for run_id in merged.added:
+            mirror.write_run(repo, run_id, runs.run_files(repo, run_id, head))
+    return FetchResult(remote, str(tip), merged.added)
+
+
+# ------------------------------------------------------------------------------ push
+
+
+def _push_once(repo: Repo, remote: Remote, oid: pygit2.Oid, progress: bool) -> tuple[str, str]:
+    """("pushed" | "up to date" | "retry", detail) for one non-forced push of oid to refs/prov/runs."""
+    args = ["push", "--porcelain", "--no-recurse-submodules", *(["--progress"] if progress else []),
+            remote.name, f"{oid}:{runs.REF}"]
+    code, out, err = _run_git(repo, args, progress=progress, env={GUARD_ENV: "1"})
+    for line in out.splitlines():
+        # --porcelain: "<flag>\t<from>:<to>\t<summary>"
+        flag, _, rest = line.partition("\t")
+        refs, _, summary = rest.partition("\t")
+        if not refs.endswith(f":{runs.REF}"):
+            continue
+        if flag == "=":
+            return "up to date", summary
+        if flag in (" ", "*", "+"):
+            return "pushed", summary
+        if flag == "!":
+            if summary.startswith("[rejected]") or any(w in summary for w in _RETRYABLE_REMOTE):
+                return "retry", summary
+            raise RemoteError(f"{remote.label} refused {runs.REF}: {strip_credentials(summary)}")
+    if code == 0:
+        return "pushed", ""
+    raise RemoteError(f"cannot push {runs.REF} to {remote.label}: {_git_problem(err)}")
+
+
+def _backoff(attempt: int) -> None:
+    # Full jitter: clones that collided pick different delays and stop colliding.
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt)))
+
+
+def push(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> PushResult:
+    """Push refs/prov/runs without force; when the remote moved on, fetch + merge + retry."""
+    remote = name if isinstance(name, Remote) else resolve_remote(repo, name)
+    result = PushResult(remote, "nothing to push")
+    detail = ""
+    for attempt in range(PUSH_ATTEMPTS):
+        head = runs.tip(repo)
+        if head is None:
+            return result
+        result.attempts = attempt + 1
+        status, detail = _push_once(repo, remote, head.id, progress)
+        if status != "retry":
+            result.status = status
+            if remote.tracking is not None:
+                repo.git.create_reference_direct(remote.tracking, head.id, True,
+                                           message=f"git prov: push {remote.name}")
+            return result
+        if attempt:
+            _backoff(attempt)
+        result.fetched += fetch(repo, remote, progress=progress).added
+    raise RemoteError(f"{remote.label} kept moving: {runs.REF} was rejected {PUSH_ATTEMPTS} times ({detail}); "
+                      "run `git prov sync` again")
+
+
+def sync(repo: Repo, name: str | None, *, progress: bool = False) -> tuple[FetchResult, PushResult]:
+    remote = resolve_remote(repo, name)
+    fetched = fetch(repo, remote, progress=progress)
+    return fetched, push(repo, remote, progress=progress)
