@@ -494,9 +494,10 @@ def test_directory_changes_are_named_by_file() -> None:
     def f(path: str, digest: str) -> dict[str, Any]:
         return {"path": path, "type": "file", "size": 1, "digest": digest}
 
-    old = [{"path": "d", "type": "dir", "size": 2, "digest": "x:1", "manifest": "m1"}, f("k", "x:k")]
-    new = [{"path": "d", "type": "dir", "size": 2, "digest": "x:2", "manifest": "m2"},
-           {"path": "k", "type": "missing", "size": None, "digest": None}]
+    old: list[dict[str, Any]] = [{"path": "d", "type": "dir", "size": 2, "digest": "x:1", "manifest": "m1"},
+                                 f("k", "x:k")]
+    new: list[dict[str, Any]] = [{"path": "d", "type": "dir", "size": 2, "digest": "x:2", "manifest": "m2"},
+                                 {"path": "k", "type": "missing", "size": None, "digest": None}]
     manifests = {"m1": [f("d/a", "x:a"), f("d/b", "x:b")], "m2": [f("d/a", "x:A"), f("d/c", "x:c")]}
     section = files.compare(old, new, manifests, manifests, "inputs", NONE)
     assert (section["added"], section["removed"], section["modified"]) == (["d/c"], ["d/b", "k"], ["d/a"])

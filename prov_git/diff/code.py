@@ -29,7 +29,8 @@ def compare(old_git: dict[str, Any], new_git: dict[str, Any], diff: CodeDiff | N
     if diff is None:
         return {"changed": tree_commit(old_git) != tree_commit(new_git), **section, "files": [],
                 "added": 0, "removed": 0, "ignored": [], "unavailable": problem or "not compared"}
-    files, ignored = [], []
+    files: list[dict[str, Any]] = []
+    ignored: list[dict[str, Any]] = []
     for change in diff.files:
         item = asdict(change)
         item["mode_change"] = list(change.mode_change) if change.mode_change else None

@@ -57,7 +57,8 @@ def changed_paths(old: list[Entry], new: list[Entry], old_manifests: Manifests,
 
 def compare(old: list[Entry], new: list[Entry], old_manifests: Manifests, new_manifests: Manifests,
             section: str, noise: Noise) -> dict[str, Any]:
-    details, ignored = [], []
+    details: list[dict[str, Any]] = []
+    ignored: list[dict[str, Any]] = []
     for item in changed_paths(old, new, old_manifests, new_manifests):
         (ignored if noise.ignores(f"{section}.{item['path']}") else details).append(item)
     by_kind = {kind: [d["path"] for d in details if d["change"] == kind] for kind in ("added", "removed", "modified")}

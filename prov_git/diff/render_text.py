@@ -141,7 +141,8 @@ def _file_detail(item: dict[str, Any]) -> str:
 def _files(section: Section, paint: Paint) -> list[str]:
     details = section["details"]
     width = max((len(d["path"]) for d in details), default=0)
-    style = {"added": paint.new, "removed": paint.old, "modified": lambda t: paint(t, fg="yellow")}
+    style: dict[str, Callable[[str], str]] = {"added": paint.new, "removed": paint.old,
+                                              "modified": lambda t: paint(t, fg="yellow")}
     return [f"  {style[d['change']](_LETTER[d['change']])} {d['path'].ljust(width)}  {_file_detail(d)}"
             for d in details]
 

@@ -76,7 +76,7 @@ def against_workdir(repo: Repo, old: str | None, context: int = 3) -> CodeDiff:
     try:
         if old_tree is None:
             # libgit2 knows the empty tree without it being stored: nothing is written here.
-            old_tree = repo.git.get(_EMPTY_TREE)
+            old_tree = repo.git[_EMPTY_TREE].peel(pygit2.Tree)
         staged = old_tree.diff_to_index(index, context_lines=context, interhunk_lines=0)
         staged.merge(index.diff_to_workdir(context_lines=context, interhunk_lines=0))
         return _summarize(staged)
@@ -88,7 +88,7 @@ _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 def _summarize(diff: pygit2.Diff) -> CodeDiff:
-    from unidiff import PatchSet
+    from unidiff.patch import PatchSet
 
     diff.find_similar()
     files: list[FileChange] = []
