@@ -46,12 +46,13 @@ def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
 def present_side(repo: Repo, base: Record) -> Side:
     """The state a rerun of base would see now: HEAD + dirty files, its paths' hashes, this environment."""
     from prov_git import recorder
-    from prov_git.capture import files
+    from prov_git.capture import files, hashcache
     from prov_git.store.snapshot import head_state
 
     workdir = repo.require_workdir()
     algorithm = base["recorder"]["hash_algorithm"]
-    digester = files.plain_digester(algorithm)
+    # The record's hash cache: unchanged inputs are not read again.
+    digester = hashcache.digester_for(repo.state_dir, algorithm, repo.config_bool("prov.hashCache", True))
     manifests: dict[str, list[dict[str, Any]]] = {}
 
     def describe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,6 +68,7 @@ def present_side(repo: Repo, base: Record) -> Side:
     present = {**base, "git": {"commit": commit, "branch": branch, "dirty": dirty, "snapshot": None},
                "inputs": describe(base["inputs"]), "outputs": describe(base["outputs"]),
                "env": recorder.capture_env(repo, recorder.redactor(repo))}
+    digester.save()
     return Side(record=present, manifests=manifests, worktree=True)
 
 
