@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from prov_git.errors import AmbiguousRun, RunNotFound, UsageError
+from prov_git.errors import AmbiguousRun, RunNotFound
 from prov_git.record import Record, decode
 from prov_git.store import runs
 from prov_git.store.repo import Repo
@@ -25,9 +25,7 @@ def resolve(repo: Repo, spec: str) -> str:
         return found.id
     lowered = spec.lower()
     if not _HEX.match(lowered):
-        raise UsageError(
-            f"{spec!r} is not a run: give a run id (4+ hex characters), @ or @~N"
-        )
+        raise RunNotFound(f"{spec!r} is not a run: give a run id (4+ hex characters), @ or @~N")
     matches = runs.ids_with_prefix(repo, lowered)
     if not matches:
         raise RunNotFound(f"unknown run {spec!r}: see `git prov log` for recorded runs")
