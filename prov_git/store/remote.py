@@ -32,6 +32,7 @@ GUARD_ENV = "GIT_PROV_HOOK"  # set for the git push we run: our pre-push hook th
 PUSH_ATTEMPTS = 12
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
+MIRROR_WRITERS = 16
 _CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _RETRYABLE_REMOTE = ("lock", "failed to update", "incorrect old value", "stale")
 
@@ -226,10 +227,19 @@ def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid) -> FetchResult:
         raise RemoteError(f"{exc} ({remote.label}); kept the local runs and merged nothing: compare with "
                           f"`git diff {runs.REF} {where} -- runs/{exc.run_ids[0][:2]}/{exc.run_ids[0]}`") from None
     if repo.workdir is not None and merged.added:
-        head = repo.git.get(merged.tip)
-        for run_id in merged.added:
-            mirror.write_run(repo, run_id, runs.run_files(repo, run_id, head))
+        _mirror(repo, repo.git.get(merged.tip), merged.added)
     return FetchResult(remote, str(tip), merged.added)
+
+
+def _mirror(repo: Repo, head: pygit2.Commit, run_ids: list[str]) -> None:
+    """Write the fetched runs into .prov/runs/; each file is fsynced, so do many at once (fsync waits on
+    the disk, not the CPU: 1,000 runs take ~3 s one by one and a fraction of that in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mirror.ensure_gitignore(repo)
+    payloads = [(run_id, runs.run_files(repo, run_id, head)) for run_id in run_ids]
+    with ThreadPoolExecutor(max_workers=MIRROR_WRITERS) as pool:
+        list(pool.map(lambda item: mirror.write_run(repo, *item), payloads))
 
 
 # ------------------------------------------------------------------------------ push

@@ -1,0 +1,113 @@
+"""Time sharing N new runs between two clones through a bare remote (file://).
+
+    .venv/bin/python benchmarks/sync_runs.py [N]      # default 1000
+
+Clone A gets N real records (one template record from `git prov record`, varied by a param, each
+appended with prov_git.store.runs.append as `record` would); then it runs `git prov sync` (pushes
+them), and clone B, which recorded one run of its own, runs `git prov sync` (fetches, checks and
+merges all N, writes the mirror, pushes the merge). Prints wall times of the two syncs; with
+PROFILE=1, clone B's sync runs in-process under cProfile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PROV = str(Path(sys.executable).parent / "git-prov")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def prov(cwd: Path, *args: str) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([PROV, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"git prov {' '.join(args)} failed: {done.stderr}")
+    return elapsed
+
+
+def fill(path: Path, count: int) -> None:
+    """count real records appended to refs/prov/runs, as `git prov record` stores them."""
+    from prov_git.record import compute_id, encode
+    from prov_git.recorder import store_record
+    from prov_git.store.repo import open_repo
+    from prov_git.store.resolve import load_spec
+
+    prov(path, "record", "-q", "--no-exec", "-p", "i=-1", "--", "true")
+    repo = open_repo(path)
+    template = load_spec(repo, "@")
+    for i in range(count - 1):
+        record = {**template, "params": {"i": i}}
+        record["id"] = compute_id(record)
+        assert encode(record)
+        store_record(repo, record, {})
+
+
+def profile_sync(path: Path) -> None:
+    import cProfile
+    import pstats
+
+    os.chdir(path)
+    from prov_git.cli import main as cli_main
+
+    prof = cProfile.Profile()
+    prof.enable()
+    with contextlib.suppress(SystemExit):
+        cli_main(["sync", "-q"])
+    prof.disable()
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory(prefix="prov-sync-bench-") as tmp:
+        base = Path(tmp)
+        home = base / "home"
+        home.mkdir()
+        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
+                                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+        os.environ.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"))
+        git(base, "init", "-q", "--bare", "remote.git")
+        url = (base / "remote.git").as_uri()
+        seed = base / "seed"
+        seed.mkdir()
+        git(seed, "init", "-q")
+        (seed / "f").write_text("x\n")
+        git(seed, "add", "f")
+        git(seed, "commit", "-q", "-m", "initial")
+        git(seed, "push", "-q", url, "main")
+        a, b = base / "a", base / "b"
+        git(base, "clone", "-q", url, "a")
+        git(base, "clone", "-q", url, "b")
+        start = time.perf_counter()
+        fill(a, count)
+        built = time.perf_counter() - start
+        prov(b, "record", "-q", "--no-exec", "--", "true")
+        push_a = prov(a, "sync", "-q")
+        if os.environ.get("PROFILE"):
+            start = time.perf_counter()
+            profile_sync(b)
+            sync_b = time.perf_counter() - start
+        else:
+            sync_b = prov(b, "sync", "-q")
+        have = len(git(b, "ls-tree", "-r", "--name-only", "refs/prov/runs").split())
+        mirrored = len(list((b / ".prov" / "runs").iterdir()))
+        print(f"built {count} runs in clone A: {built:.2f}s")
+        print(f"clone A `git prov sync` (pushes {count} new runs): {push_a:.2f}s")
+        print(f"clone B `git prov sync` (fetches, checks, merges, mirrors {count} new runs, pushes): {sync_b:.2f}s")
+        print(f"clone B now has {have} runs in refs/prov/runs, {mirrored} in .prov/runs")
+
+
+if __name__ == "__main__":
+    main()
