@@ -342,6 +342,9 @@ def _hostile_tree(case: str, forge: Forge, template: dict[str, object]) -> str:
     if case == "outside layout":
         runs_tree = forge.tree([(b"40000", b"zz", forge.tree([]))])
         return forge.tree([(b"40000", b"runs", runs_tree), (b"100644", b"README", forge.blob(b"hi"))])
+    if case == "not canonical":  # 1e999 parses as infinity, which has no canonical JSON and so no id
+        text = _encode({**fresh, "params": {"x": "PLACEHOLDER"}}).replace(b'"PLACEHOLDER"', b"1e999")
+        return _run_folder(forge, run_id, {b"run.json": (b"100644", forge.blob(text))})
     if case == "submodule":
         return _run_folder(forge, run_id, {b"run.json": (b"100644", blob), b"module": (b"160000", "ab" * 20)})
     raise AssertionError(case)
@@ -358,7 +361,8 @@ HOSTILE = {
     "deep": "nested deeper than 128 levels",
     "non-utf8": "not valid UTF-8",
     "outside layout": "README: entry outside the runs/<xx>/<id>/ layout",
-    "submodule": "module",
+    "submodule": "module: is a submodule",
+    "not canonical": "run.json: has no canonical form to hash",
 }
 
 
@@ -428,3 +432,31 @@ def test_fetch_after_a_refusal_still_works(file_remote: Remote, repo: Repo, tmp_
     assert repo.prov("fetch").code == 0
     assert repo.run_ids() == a.run_ids()
     assert_store_clean(repo)
+
+
+# ------------------------------------------------------------------------------ pure checks
+
+
+def test_json_depth_counts_without_recursion() -> None:
+    from prov_git.store.merge import json_depth
+
+    assert json_depth(b'{"a": [1, {"b": "[[[[{{{"}]}') == 3
+    assert json_depth(b'"\\" [') == 1
+    assert json_depth(b"[" * 1_000_000) == 1_000_000
+    assert json_depth(b"42") == 0
+
+
+def test_tree_parser_sees_names_exactly_as_sent() -> None:
+    from prov_git.errors import RemoteError
+    from prov_git.store.merge import parse_tree, shown
+
+    oid = "ab" * 20
+    raw = _raw_tree([(b"100644", b"run.json", oid), (b"40000", b"\xff\n", oid)])
+    entries = parse_tree(raw, "runs")
+    assert [(e.mode, e.name, str(e.oid)) for e in entries] == [(b"100644", b"run.json", oid),
+                                                               (b"40000", b"\xff\n", oid)]
+    assert shown(b"\xff\n") == "\\xff\\n"
+    with pytest.raises(RemoteError, match="twice"):
+        parse_tree(raw + raw, "runs")
+    with pytest.raises(RemoteError, match="malformed"):
+        parse_tree(raw[:-3], "runs")

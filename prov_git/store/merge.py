@@ -38,7 +38,8 @@ _ODD_MODES = {b"120000": "a symlink", b"160000": "a submodule (gitlink)", b"1007
               b"100664": "a group-writable file (obsolete mode)"}
 _FAN = re.compile(rb"^[0-9a-f]{2}$")
 _RUN_ID = re.compile(rb"^[0-9a-f]{64}$")
-_SIDE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
+# Lowercase only: two names differing in case would collide in a mirror on macOS or Windows.
+_SIDE_NAME = re.compile(r"^[a-z0-9_][a-z0-9._-]{0,199}$")
 _MANIFEST = re.compile(r"^manifest-([0-9a-f]{64})\.json$")
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
@@ -153,6 +154,8 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
         record = decode(data, expected_id=run_id, where=where)
     except CorruptRecord as exc:
         raise Refused(where, str(exc).removeprefix(f"{where}: ")) from None
+    except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
+        raise Refused(where, f"has no canonical form to hash ({exc})") from None
     for name, blob in files.items():
         if _MANIFEST.match(name):
             check_json_depth(blob, f"{folder}/{name}")
@@ -249,7 +252,7 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
         name = check_name(entry.name, folder)
         check_mode(entry, BLOB_MODE, folder)
         if not _SIDE_NAME.match(name):
-            raise Refused(f"{folder}/{shown(entry.name)}", "file name outside [A-Za-z0-9._-]")
+            raise Refused(f"{folder}/{shown(entry.name)}", "file name outside [a-z0-9._-] (lowercase, no leading dot)")
         limit = MAX_RECORD_BYTES if name == runs.RUN_FILE else MAX_SIDE_BYTES
         files[name] = _read(git, entry.oid, pygit2.enums.ObjectType.BLOB, f"{folder}/{name}", limit)
     return files
