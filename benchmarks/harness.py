@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,19 +41,30 @@ def precompile() -> None:
     compileall.compile_dir(str(ROOT / "prov_git"), quiet=1)
 
 
-def _time_one(case: Case, cwd: str | None, env: dict[str, str] | None) -> float:
+# CPU seconds (user + system) of the last subprocess case, children included: unlike wall time it
+# hardly moves when other work shares the machine, so the tables show both.
+CPU: dict[str, list[float]] = {}
+
+
+def _time_one(case: Case, cwd: str | None, env: dict[str, str] | None) -> tuple[float, float | None]:
     if callable(case):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         own = case()
-        return own if own is not None else time.perf_counter() - t0
-    t0 = time.perf_counter()
-    done = subprocess.run(list(case), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    took = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise SystemExit(f"benchmark case failed ({done.returncode}): {' '.join(case)}\n"
-                         f"{done.stderr.decode(errors='replace')}")
-    return took
+        cpu = time.process_time() - c0
+        return (own if own is not None else time.perf_counter() - t0), cpu
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        child = subprocess.Popen(list(case), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        took = time.perf_counter() - t0
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"benchmark case failed ({child.returncode}): {' '.join(case)}\n"
+                             f"{err.read().decode(errors='replace')}")
+    return took, usage.ru_utime + usage.ru_stime
 
 
 def alternate(cases: dict[str, Case], *, rounds: int = 15, warmup: int = 2, cwd: str | None = None,
@@ -61,14 +73,18 @@ def alternate(cases: dict[str, Case], *, rounds: int = 15, warmup: int = 2, cwd:
     """Seconds per round for every case, the cases interleaved and their order rotated each round."""
     names = list(cases)
     times: dict[str, list[float]] = {n: [] for n in names}
+    for n in names:
+        CPU[n] = []
     for r in range(warmup + rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             if before is not None:
                 before(name)
-            took = _time_one(cases[name], cwd, env)
+            took, cpu = _time_one(cases[name], cwd, env)
             if r >= warmup:
                 times[name].append(took)
+                if cpu is not None:
+                    CPU[name].append(cpu)
     return times
 
 
@@ -85,8 +101,8 @@ def report(title: str, times: dict[str, list[float]], baseline: str,
     """Print a table (median, ratio to baseline, target) and return its rows."""
     targets = targets or {}
     print(f"\n## {title}\n")
-    print(f"| case | median | × {baseline} | target |")
-    print("|---|---|---|---|")
+    print(f"| case | median wall | × {baseline} (wall) | × (CPU) | target (wall) |")
+    print("|---|---|---|---|---|")
     rows = []
     for name, values in times.items():
         ratio = paired_ratio(times, name, baseline)
@@ -97,7 +113,11 @@ def report(title: str, times: dict[str, list[float]], baseline: str,
             rel = paired_ratio(times, name, ref)
             ok = rel <= limit
             verdict = f"≤ {limit}× {ref}: {rel:.2f}× {'met' if ok else 'NOT met'}"
-        print(f"| {name} | {fmt_s(statistics.median(values))} | {ratio:.2f} | {verdict} |")
+        cpu = CPU.get(name, [])
+        base_cpu = CPU.get(baseline, [])
+        cpu_ratio = (f"{statistics.median(cpu) / statistics.median(base_cpu):.2f}"
+                     if cpu and base_cpu and statistics.median(base_cpu) > 0 else "")
+        print(f"| {name} | {fmt_s(statistics.median(values))} | {ratio:.2f} | {cpu_ratio} | {verdict} |")
         rows.append({"case": name, "median_s": statistics.median(values), "ratio": ratio, "target": verdict})
     sys.stdout.flush()
     return rows

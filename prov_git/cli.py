@@ -33,7 +33,23 @@ def repo_here() -> Any:
     return open_repo(".")
 
 
-@click.group(context_settings=CONTEXT)
+class _LazyGroup(click.Group):
+    """Imports prov_git.commands only when a command is not built in (or for --help): a plain
+    `git prov record` never pays for the other subcommands' modules."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:
+            _register()
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="git prov")
 def cli() -> None:
     """Record what went into a run and what came out; diff two runs."""
@@ -119,12 +135,16 @@ def mirror() -> None:
 def _register() -> None:
     """Import every module of prov_git.commands; each adds its commands to `cli`."""
     import importlib
-    import pkgutil
 
     from prov_git import commands
 
-    for info in pkgutil.iter_modules(commands.__path__):
-        importlib.import_module(f"prov_git.commands.{info.name}")
+    folder = commands.__path__[0]
+    for name in sorted(os.listdir(folder)):
+        stem, dot, ext = name.partition(".")
+        if dot and ext == "py" and stem.isidentifier() and not stem.startswith("_"):
+            importlib.import_module(f"prov_git.commands.{stem}")
+        elif not dot and os.path.isfile(os.path.join(folder, name, "__init__.py")):
+            importlib.import_module(f"prov_git.commands.{name}")
 
 
 @contextmanager
@@ -162,6 +182,5 @@ def _errors() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
     with _errors():
         cli.main(args=argv, prog_name="git prov", standalone_mode=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import time
 from pathlib import Path
 
 from prov_git.store import runs
@@ -21,7 +21,9 @@ def root(repo: Repo) -> Path:
 def atomic_write(path: Path, data: bytes) -> None:
     """Readers see the old file or the new one, never half of it (temp file + fsync + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Own unique name rather than tempfile.mkstemp: tempfile's import costs ~1 ms of every record.
+    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
@@ -11,11 +10,17 @@ import pygit2
 from prov_git.errors import NotARepository, NoWorkTree
 
 
-@dataclass(frozen=True)
 class Repo:
-    git: pygit2.Repository
-    workdir: Path | None  # None in a bare repository
-    common_dir: Path  # shared by linked worktrees: refs, objects, .git/prov/
+    # A plain class, not a dataclass: @dataclass costs 0.6 ms at import, on every `git prov record`.
+    __slots__ = ("common_dir", "git", "workdir")
+
+    def __init__(self, git: pygit2.Repository, workdir: Path | None, common_dir: Path) -> None:
+        self.git = git
+        self.workdir = workdir  # None in a bare repository
+        self.common_dir = common_dir  # shared by linked worktrees: refs, objects, .git/prov/
+
+    def __repr__(self) -> str:
+        return f"Repo(workdir={self.workdir!r}, common_dir={self.common_dir!r})"
 
     def require_workdir(self) -> Path:
         if self.workdir is None:

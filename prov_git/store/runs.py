@@ -12,11 +12,9 @@ import contextlib
 import heapq
 import math
 import os
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 import pygit2
@@ -47,11 +45,25 @@ def parse_time(stamp: str) -> float:
     return whole + (float("0." + frac) if frac else 0.0)
 
 
-@dataclass(frozen=True)
 class RunRef:
-    id: str
-    started_at: str
-    commit: str
+    """A run as its commit message names it. A plain class: @dataclass costs 0.6 ms at import."""
+
+    __slots__ = ("commit", "id", "started_at")
+
+    def __init__(self, id: str, started_at: str, commit: str) -> None:
+        self.id = id
+        self.started_at = started_at
+        self.commit = commit
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunRef) and (self.id, self.started_at, self.commit) == (
+            other.id, other.started_at, other.commit)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.started_at, self.commit))
+
+    def __repr__(self) -> str:
+        return f"RunRef(id={self.id!r}, started_at={self.started_at!r}, commit={self.commit!r})"
 
     @property
     def started(self) -> float:
@@ -207,6 +219,8 @@ def update_ref(
                     f"{REF} is locked: {_lock_path(repo)} is {_age(held)} old; retry when the writer "
                     "holding it is done, or remove it if no git or git prov is running"
                 ) from None
+            import random  # only under contention: not worth its import on every record
+
             time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 10))
     raise StoreError(f"could not update {REF}: too many concurrent writers; retry")
 
