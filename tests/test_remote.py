@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -345,6 +346,15 @@ def _hostile_tree(case: str, forge: Forge, template: dict[str, object]) -> str:
     if case == "not canonical":  # 1e999 parses as infinity, which has no canonical JSON and so no id
         text = _encode({**fresh, "params": {"x": "PLACEHOLDER"}}).replace(b'"PLACEHOLDER"', b"1e999")
         return _run_folder(forge, run_id, {b"run.json": (b"100644", forge.blob(text))})
+    if case == "manifest":  # the record names a directory manifest; the one sent is not it
+        honest = b'{"files":[{"path":"data/a.csv"}],"path":"data"}\n'
+        digest = hashlib.sha256(honest).hexdigest()
+        name = f"manifest-{digest}.json"
+        entry = {"path": "data", "type": "dir", "size": 1, "digest": f"sha256:{digest}", "files": 1, "manifest": name}
+        listed = _recompute({**template, "name": "evil-manifest", "inputs": [entry]})
+        forged = forge.blob(honest.replace(b"a.csv", b"b.csv"))
+        return _run_folder(forge, str(listed["id"]), {b"run.json": (b"100644", forge.blob(_encode(listed))),
+                                                      name.encode(): (b"100644", forged)})
     if case == "submodule":
         return _run_folder(forge, run_id, {b"run.json": (b"100644", blob), b"module": (b"160000", "ab" * 20)})
     raise AssertionError(case)
@@ -362,6 +372,7 @@ HOSTILE = {
     "non-utf8": "not valid UTF-8",
     "outside layout": "README: entry outside the runs/<xx>/<id>/ layout",
     "submodule": "module: is a submodule",
+    "manifest": "hashes to sha256:",
     "not canonical": "run.json: has no canonical form to hash",
 }
 

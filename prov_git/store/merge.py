@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 
 import pygit2
@@ -163,7 +163,8 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
 
     problems = check_manifests(run_id, record, files)
     if problems:
-        raise Refused(problems[0].path, problems[0].message)
+        path = problems[0].path
+        raise Refused(path if path.startswith(runs.REF) else f"{folder} ({path})", problems[0].message)
     referenced = {e.get("manifest") for e in record["inputs"] + record["outputs"]}
     for name in files:
         if _MANIFEST.match(name) and name not in referenced:
@@ -172,13 +173,6 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
 
 
 # ------------------------------------------------------------------------------ reading fetched trees
-
-
-@dataclass
-class Incoming:
-    """The runs a fetched tip holds that the local tree does not (each checked)."""
-
-    runs: dict[str, pygit2.Oid] = field(default_factory=dict)  # run id -> run folder tree
 
 
 def _read(git: pygit2.Repository, oid: pygit2.Oid, want: int, where: str, limit: int | None = None) -> bytes:
@@ -209,9 +203,11 @@ def _local_subtree(tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
     return sub if isinstance(sub, pygit2.Tree) else None
 
 
-def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid) -> Incoming:
-    """Walk the fetched tree where it differs from the local one; refuse anything outside the layout."""
-    found = Incoming()
+def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid
+                  ) -> dict[str, pygit2.Oid]:
+    """Run id -> folder tree of every run the fetched tree holds that the local one does not hold
+    byte for byte; walks only where the trees differ and refuses anything outside the layout."""
+    found: dict[str, pygit2.Oid] = {}
     top = _tree(git, remote_tree, "(top of the tree)")
     for entry in top:
         name = check_name(entry.name, "")
@@ -237,7 +233,7 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
             check_mode(run, TREE_MODE, f"runs/{fan_name}")
             mine = local_fan[run_name] if local_fan is not None and run_name in local_fan else None
             if mine is None or mine.id != run.oid:
-                found.runs[run_name] = run.oid
+                found[run_name] = run.oid
     return found
 
 
@@ -261,9 +257,9 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid) -> list[str]:
     """Check every run the fetched tree adds or changes; returns their ids (sorted)."""
     found = incoming_runs(git, local, remote_tree)
-    for run_id, tree in sorted(found.runs.items()):
+    for run_id, tree in sorted(found.items()):
         check_run(run_id, read_run(git, run_id, tree))
-    return sorted(found.runs)
+    return sorted(found)
 
 
 def check_chain(git: pygit2.Repository, tip: pygit2.Oid, known: pygit2.Odb) -> None:
