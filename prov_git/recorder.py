@@ -133,6 +133,7 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
+    runs.make_durable()  # from the snapshot on, every object the run will pin
     git = snapshot.capture(repo)
     env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."

@@ -230,13 +230,18 @@ def _root(repo: Repo) -> pygit2.Oid:
     return _commit(repo, empty, [], ROOT_MESSAGE)
 
 
+def make_durable() -> None:
+    """fsync every object and ref we write from now on: libgit2 does not by default, and a run
+    reported as recorded (with the snapshot it pins) must survive a power cut."""
+    pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 1)
+
+
 def append(
     repo: Repo, run_id: str, files: dict[str, bytes], pins: list[str], started_at: str,
     notify: Callable[[str], None] | None = None,
 ) -> pygit2.Oid:
     """Add one run (run.json + side files) as a new commit on refs/prov/runs; returns the commit."""
-    # libgit2 does not fsync by default; a run reported as recorded must survive a power cut.
-    pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 1)
+    make_durable()
     run_tree = _write_run_tree(repo, files)
     pin_ids = list(dict.fromkeys(pygit2.Oid(hex=p) for p in pins))
     message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started_at}\n"
