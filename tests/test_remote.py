@@ -200,6 +200,21 @@ def test_parallel_record_and_sync_loses_nothing(remote: Remote, tmp_path: Path) 
     assert_only_forward(remote.bare)
 
 
+def test_concurrent_fetches_in_one_clone(file_remote: Remote, tmp_path: Path) -> None:
+    a, b = clone(file_remote, tmp_path / "a"), clone(file_remote, tmp_path / "b")
+    for i in range(3):
+        record(a, i=i)
+    record(b)
+    assert a.prov("push", "-q").code == 0
+    procs = [subprocess.Popen([GIT_PROV, "sync", "-q"], cwd=b.path, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert len(b.run_ids()) == 4 and len(mirrored(b)) == 4
+    assert_only_forward(file_remote.bare)
+
+
 def test_plain_git_fetch_reads_the_records(file_remote: Remote, tmp_path: Path) -> None:
     a = clone(file_remote, tmp_path / "a")
     record(a, lr=0.1)

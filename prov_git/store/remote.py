@@ -173,13 +173,30 @@ def _fsck_config(repo: Repo) -> list[str]:
     return []
 
 
+@contextlib.contextmanager
+def _one_fetch_at_a_time(repo: Repo) -> Iterator[None]:
+    """Fetches in one repository take turns: each reads the tip it fetched from FETCH_HEAD."""
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(repo.state_dir / "fetch.lock", "a+b") as lock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: concurrent fetches in one clone are not serialized
+            yield
+            return
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
 def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> FetchResult:
     """Fetch, check and merge the remote's refs/prov/runs; refuses hostile data before it lands."""
     remote = name if isinstance(name, Remote) else resolve_remote(repo, name)
     objects = repo.common_dir / "objects"
     alternates = os.pathsep.join(p for p in (str(objects), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"))
                                  if p)
-    with _quarantine(objects) as quarantine:
+    with _one_fetch_at_a_time(repo), _quarantine(objects) as quarantine:
         args = [*_fsck_config(repo), "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
                 "--no-auto-maintenance", "--no-write-commit-graph", "--write-fetch-head", "--refmap=",
                 *(["--progress"] if progress else []), remote.name, runs.REF]
