@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import GIT_PROV, Repo, git
 
@@ -216,3 +219,35 @@ def test_reflog_records_each_update_and_undoes_a_bad_one(repo: Repo) -> None:
     assert repo.git("rev-parse", "refs/prov/runs").strip() == good
     assert repo.run_ids() == sorted(ids)
     assert repo.prov("verify", "--all").code == 0
+
+
+def test_objects_and_ref_are_flushed_before_record_reports(repo: Repo, tmp_path: Path) -> None:
+    """libgit2 does not fsync by default; watch the system calls of one record (dirty tree: snapshot)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed")
+    repo.write("train.py", "print('dirty')\n")
+    trace = tmp_path / "trace"
+    done = subprocess.run([strace, "-f", "-qq", "-y", "-o", str(trace), "-e", "trace=fsync,fdatasync,link,rename",
+                           GIT_PROV, "record", "-q", "--", "true"], cwd=repo.path, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0 and "ptrace" in done.stderr:
+        pytest.skip(f"strace cannot trace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    calls = [line.split(None, 1)[1] for line in trace.read_text().splitlines() if " " in line]
+    synced: set[str] = set()
+    objects = ref_moved = ref_synced = 0
+    for call in calls:
+        if call.startswith(("fsync(", "fdatasync(")) and "<" in call:
+            synced.add(call.split("<", 1)[1].split(">", 1)[0])
+        elif call.startswith("link(") and "/objects/" in call and "= 0" in call:
+            temp = call.split('"')[1]
+            assert temp in synced, f"object stored without fsync: {call}"
+            objects += 1
+            assert not ref_moved, "an object was written after the ref moved"
+        elif call.startswith(("rename(", "link(")) and "refs/prov/runs.lock" in call and call.endswith("= 0"):
+            ref_moved += 1  # a new ref is linked into place, an existing one renamed
+        if ref_moved and any(p.endswith("/refs/prov/runs") for p in synced):
+            ref_synced = 1
+    # snapshot tree + commit, run tree(s), run.json, chain commit: all flushed, then the ref, then synced.
+    assert objects >= 5 and ref_moved == 1 and ref_synced

@@ -130,6 +130,23 @@ def _lock_path(repo: Repo) -> str:
     return str(repo.common_dir / (REF + ".lock"))
 
 
+def _sync_ref(repo: Repo) -> None:
+    """fsync the ref, its reflog and their folders: libgit2 reads the fsync option only when it
+    opens a repository, which happened before make_durable() could ask for it."""
+    paths = [repo.common_dir / REF, repo.common_dir / "logs" / REF]
+    for path in [*paths, *{p.parent for p in paths}]:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # packed away, or no reflog: nothing of ours to flush
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def _lock_timeout() -> float:
     """How old a held lock may get before we give up: PROV_LOCK_TIMEOUT seconds, else 10."""
     try:
@@ -210,6 +227,7 @@ def update_ref(
                 repo.git.create_reference_direct(REF, new, False, message=message)
             else:
                 current.set_target(new, message)
+            _sync_ref(repo)
             return new
         except (pygit2.GitError, OSError, pygit2.AlreadyExistsError):
             held = _clear_stale_lock(repo, notify)
