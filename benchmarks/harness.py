@@ -132,8 +132,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}")
+            f"Python {platform.python_version()}; load average {load} (other work shares this machine)")
 
 
 def git(*args: str, cwd: str | Path) -> None:

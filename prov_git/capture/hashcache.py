@@ -70,6 +70,13 @@ class HashCache:
             self._rewrite = not ok
         return self._entries
 
+    def entries(self) -> dict[str, Any]:
+        """Entries as loaded (unchecked: a reader compares every field, so a bad one is a miss)."""
+        return self._load()
+
+    def new_entries(self) -> dict[str, Entry]:
+        return self._new
+
     def get(self, path: str, key: StatKey) -> str | None:
         entry = self._new.get(path) or self._load().get(path)
         # Entries are checked field by field here rather than all at load time: a bad one is a miss.
@@ -156,29 +163,29 @@ class CachedDigester:
     def __call__(self, path: str, st: os.stat_result) -> str:
         return self.many([(path, st)])[0]
 
-    def _lookup(self, path: str, key: StatKey) -> str | None:
-        seen = self._session.get(path)
-        if seen is not None and seen[0] == key:
-            return seen[1]
-        if self.cache is not None:
-            hex_digest = self.cache.get(path, key)
-            if hex_digest is not None:
-                digest = f"{self.algorithm}:{hex_digest}"
-                self._session[path] = (key, digest)
-                return digest
-        return None
-
     def many(self, items: Sequence[tuple[str, os.stat_result]]) -> list[str]:
         """Digests of (path, lstat) pairs, in order."""
         out: list[str | None] = []
         misses: list[int] = []
+        # The hot loop of a re-record (5,000 files: ~2 ms): lookups inlined, no per-file calls.
+        session = self._session
+        stored = self.cache.entries() if self.cache is not None else {}
+        fresh = self.cache.new_entries() if self.cache is not None else {}
+        prefix = self.algorithm + ":"
         for i, (path, st) in enumerate(items):
-            digest = self._lookup(path, stat_key(st))
+            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            seen = session.get(path)
+            digest = seen[1] if seen is not None and seen[0] == key else None
+            if digest is None:
+                entry = fresh.get(path) or stored.get(path)
+                if (type(entry) is tuple and len(entry) == 5 and entry[:4] == key
+                        and type(entry[4]) is str):
+                    digest = prefix + entry[4]
+                    session[path] = (key, digest)
             if digest is None:
                 misses.append(i)
-            else:
-                self.stats.hits += 1
             out.append(digest)
+        self.stats.hits += len(items) - len(misses)
         if misses:
             self._hash(items, misses, out)
         return [d for d in out if d is not None]
