@@ -212,6 +212,7 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
         tip = _fetch_head(repo)
         _check(repo, quarantine, tip, remote)
         _migrate(quarantine, objects)
+        _set_tracking(repo, remote, tip, "fetch")
     return _merge(repo, remote, tip)
 
 
@@ -232,9 +233,19 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote) -> Non
         view.free()
 
 
+def _set_tracking(repo: Repo, remote: Remote, oid: pygit2.Oid, action: str) -> None:
+    """Remember what the remote's refs/prov/runs was; a note for the user, so a lost race is no error."""
+    if remote.tracking is None:
+        return
+    for _ in range(20):
+        try:
+            repo.git.create_reference_direct(remote.tracking, oid, True, message=f"git prov: {action} {remote.name}")
+            return
+        except (pygit2.GitError, OSError):
+            time.sleep(random.uniform(0.005, 0.02))
+
+
 def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid) -> FetchResult:
-    if remote.tracking is not None:
-        repo.git.create_reference_direct(remote.tracking, tip, True, message=f"git prov: fetch {remote.name}")
     remote_tip = repo.git.get(tip)
     assert isinstance(remote_tip, pygit2.Commit)
     try:
@@ -304,9 +315,7 @@ def push(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> Pu
         status, detail = _push_once(repo, remote, head.id, progress)
         if status != "retry":
             result.status = status
-            if remote.tracking is not None:
-                repo.git.create_reference_direct(remote.tracking, head.id, True,
-                                           message=f"git prov: push {remote.name}")
+            _set_tracking(repo, remote, head.id, "push")
             return result
         if attempt:
             _backoff(attempt)
