@@ -393,11 +393,13 @@ HOSTILE = {
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under root except git's own objects (a fetch may leave packs of code behind)."""
+    """Every file under root except git's objects (a fetch may leave packs of code behind), FETCH_HEAD and
+    the lock that serializes fetches."""
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and "/objects/" not in f"/{rel}" and not rel.endswith(("FETCH_HEAD", "index")):
+        skipped = "/objects/" in f"/{rel}" or rel.endswith(("FETCH_HEAD", "index", "prov/fetch.lock"))
+        if path.is_file() and not skipped:
             out[rel] = path.read_bytes()
     return out
 
