@@ -393,12 +393,12 @@ HOSTILE = {
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under root except git's objects (a fetch may leave packs of code behind), FETCH_HEAD and
-    the lock that serializes fetches."""
+    """Every file under root (objects included: refused data never leaves the quarantine) except FETCH_HEAD
+    and the lock that serializes fetches."""
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        skipped = "/objects/" in f"/{rel}" or rel.endswith(("FETCH_HEAD", "index", "prov/fetch.lock"))
+        skipped = rel.endswith(("FETCH_HEAD", "prov/fetch.lock"))
         if path.is_file() and not skipped:
             out[rel] = path.read_bytes()
     return out
