@@ -298,12 +298,12 @@ class Forge:
         return leaf
 
     def publish(self, tree: str) -> str:
-        root = self._commit(self.tree([]), [], "prov: root")
-        tip = self._commit(tree, [root], "evil")
+        root = self.commit(self.tree([]), [], "prov: root")
+        tip = self.commit(tree, [root], "evil")
         git(self.bare, "update-ref", REF, tip)
         return tip
 
-    def _commit(self, tree: str, parents: list[str], message: str) -> str:
+    def commit(self, tree: str, parents: list[str], message: str) -> str:
         self.clock += 10
         env = {**os.environ, "GIT_COMMITTER_DATE": f"@{self.clock} +0000", "GIT_AUTHOR_DATE": f"@{self.clock} +0000"}
         args = ["git", "commit-tree", tree, "-m", message, *[x for p in parents for x in ("-p", p)]]
@@ -427,6 +427,29 @@ def test_hostile_remote_data_is_refused(case: str, repo: Repo, tmp_path: Path) -
     assert not list((repo.path / ".git" / "objects").glob("tmp_objdir-prov-*"))
     assert not (tmp_path / "pwned").exists() and not (repo.path / ".prov" / "pwned").exists()
     assert_store_clean(repo)
+
+
+def test_a_chain_that_breaks_its_rules_is_refused(repo: Repo, tmp_path: Path) -> None:
+    record(repo)
+    forge = Forge(_bare(tmp_path / "evil.git"))
+    tip = forge.publish(forge.tree([]))
+    forge.clock -= 1000  # a commit dated before its parent: `log` could no longer stop early
+    late = forge.commit(forge.tree([]), [tip], "prov: merge evil")
+    git(forge.bare, "update-ref", REF, late)
+    repo.git("remote", "add", "evil", (tmp_path / "evil.git").as_uri())
+    result = repo.prov("fetch", "evil")
+    assert result.code == 128 and result.err.count("\n") == 1
+    assert f"commit {late[:12]}: commit dates do not increase along the chain" in result.err
+
+
+def test_a_code_branch_is_not_a_store(repo: Repo, tmp_path: Path) -> None:
+    record(repo)
+    _bare(tmp_path / "evil.git")
+    repo.git("push", "-q", (tmp_path / "evil.git").as_uri(), f"main:{REF}")
+    repo.git("remote", "add", "evil", (tmp_path / "evil.git").as_uri())
+    result = repo.prov("fetch", "evil")
+    assert result.code == 128
+    assert "train.py: entry outside the runs/<xx>/<id>/ layout" in result.err
 
 
 def test_same_run_with_different_content_is_tampering(repo: Repo, tmp_path: Path) -> None:
