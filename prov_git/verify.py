@@ -327,6 +327,8 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
     record = run.record
     assert record is not None
     algorithm = algorithm_of(record)
+    # Always the content, never the hash cache: a stat-keyed cache can be fooled by restoring an
+    # mtime, and verify is what one runs when in doubt.
     try:
         now, side = files.describe(workdir, entry["path"], algorithm, files.plain_digester(algorithm),
                                    must_exist=False)
