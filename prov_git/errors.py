@@ -64,3 +64,15 @@ class CommandNotFound(ProvError):
 
 class MissingCommit(ProvError):
     """A commit a run recorded is not in this repository, so its code cannot be compared."""
+
+
+class RefusedData(RemoteError):
+    """Data fetched from a remote breaks the store's rules (layout, names, modes, sizes, schema, ids)."""
+
+
+class RunConflict(RemoteError):
+    """One run id holds different content here and on a remote: tampering, never merged silently."""
+
+    def __init__(self, message: str, run_ids: list[str]) -> None:
+        super().__init__(message)
+        self.run_ids = run_ids

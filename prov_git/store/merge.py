@@ -21,7 +21,7 @@ from itertools import accumulate
 
 import pygit2
 
-from prov_git.errors import CorruptRecord, RemoteError
+from prov_git.errors import CorruptRecord, RefusedData, RunConflict
 from prov_git.record import Record, decode
 from prov_git.store import runs
 from prov_git.store.repo import Repo
@@ -45,23 +45,15 @@ _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
-class Refused(RemoteError):
-    """Fetched data breaks the store's rules; the message names the path and the rule."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"{where}: {problem}")
-        self.where = where
-        self.problem = problem
+def refused(where: str, problem: str) -> RefusedData:
+    """The error for fetched data that breaks a rule: names the path, then the rule."""
+    return RefusedData(f"{where}: {problem}")
 
 
-class Tampering(RemoteError):
-    """The same run id holds different content locally and on the remote."""
-
-    def __init__(self, run_ids: list[str]) -> None:
-        shown = ", ".join(r[:12] for r in run_ids[:3]) + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else "")
-        super().__init__(f"run {shown} differs between here and the remote although ids are content hashes "
-                         "(tampering or corruption)")
-        self.run_ids = run_ids
+def tampering(run_ids: list[str]) -> RunConflict:
+    shown_ids = ", ".join(r[:12] for r in run_ids[:3]) + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else "")
+    return RunConflict(f"run {shown_ids} differs between here and the remote although ids are content hashes "
+                       "(tampering or corruption)", run_ids)
 
 
 # ------------------------------------------------------------------------------ pure checks
@@ -93,12 +85,12 @@ def parse_tree(data: bytes, where: str, oid_size: int = 20) -> list[Entry]:
         space = data.find(b" ", pos)
         nul = data.find(b"\0", space + 1) if space >= 0 else -1
         if space < 0 or nul < 0 or nul + 1 + oid_size > len(data):
-            raise Refused(where, "malformed tree object")
+            raise refused(where, "malformed tree object")
         mode, name = data[pos:space], data[space + 1:nul]
         oid = pygit2.Oid(raw=data[nul + 1:nul + 1 + oid_size])
         pos = nul + 1 + oid_size
         if name in seen:
-            raise Refused(f"{where}/{shown(name)}", "the tree lists this name twice")
+            raise refused(f"{where}/{shown(name)}", "the tree lists this name twice")
         seen.add(name)
         out.append(Entry(mode, name, oid))
     return out
@@ -107,15 +99,15 @@ def parse_tree(data: bytes, where: str, oid_size: int = 20) -> list[Entry]:
 def check_name(name: bytes, where: str) -> str:
     """A tree entry name as text, refused when it could escape a folder or is not UTF-8."""
     if name in (b"", b".", b".."):
-        raise Refused(f"{where}/{shown(name)}", "a path entry named '.' or '..' (or empty) could escape .prov/")
+        raise refused(f"{where}/{shown(name)}", "a path entry named '.' or '..' (or empty) could escape .prov/")
     if b"/" in name or b"\\" in name or b"\0" in name:
-        raise Refused(f"{where}/{shown(name)}", "entry name contains a path separator")
+        raise refused(f"{where}/{shown(name)}", "entry name contains a path separator")
     try:
         text = name.decode("utf-8")
     except UnicodeDecodeError:
-        raise Refused(f"{where}/{shown(name)}", "entry name is not valid UTF-8") from None
+        raise refused(f"{where}/{shown(name)}", "entry name is not valid UTF-8") from None
     if not text.isprintable():
-        raise Refused(f"{where}/{shown(name)}", "entry name contains control characters")
+        raise refused(f"{where}/{shown(name)}", "entry name contains control characters")
     return text
 
 
@@ -124,11 +116,11 @@ def check_mode(entry: Entry, want: bytes, where: str) -> None:
         return
     path = f"{where}/{shown(entry.name)}"
     if entry.mode == TREE_MODE:
-        raise Refused(path, "is a folder; only files belong here")
+        raise refused(path, "is a folder; only files belong here")
     if want == TREE_MODE:
-        raise Refused(path, "is a file outside the runs/<xx>/<id>/ layout")
+        raise refused(path, "is a file outside the runs/<xx>/<id>/ layout")
     odd = _ODD_MODES.get(entry.mode, f"an entry of odd mode {shown(entry.mode)}")
-    raise Refused(path, f"is {odd}; runs hold plain files only")
+    raise refused(path, f"is {odd}; runs hold plain files only")
 
 
 def json_depth(data: bytes) -> int:
@@ -139,7 +131,7 @@ def json_depth(data: bytes) -> int:
 
 def check_json_depth(data: bytes, where: str) -> None:
     if json_depth(data) > MAX_JSON_DEPTH:
-        raise Refused(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        raise refused(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def check_run(run_id: str, files: dict[str, bytes]) -> Record:
@@ -147,15 +139,15 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
     folder = runs.run_dir(run_id)
     data = files.get(runs.RUN_FILE)
     if data is None:
-        raise Refused(folder, f"run folder without {runs.RUN_FILE}")
+        raise refused(folder, f"run folder without {runs.RUN_FILE}")
     where = f"{folder}/{runs.RUN_FILE}"
     check_json_depth(data, where)
     try:
         record = decode(data, expected_id=run_id, where=where)
     except CorruptRecord as exc:
-        raise Refused(where, str(exc).removeprefix(f"{where}: ")) from None
+        raise refused(where, str(exc).removeprefix(f"{where}: ")) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
-        raise Refused(where, f"has no canonical form to hash ({exc})") from None
+        raise refused(where, f"has no canonical form to hash ({exc})") from None
     for name, blob in files.items():
         if _MANIFEST.match(name):
             check_json_depth(blob, f"{folder}/{name}")
@@ -164,11 +156,11 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
     problems = check_manifests(run_id, record, files)
     if problems:
         path = problems[0].path
-        raise Refused(path if path.startswith(runs.REF) else f"{folder} ({path})", problems[0].message)
+        raise refused(path if path.startswith(runs.REF) else f"{folder} ({path})", problems[0].message)
     referenced = {e.get("manifest") for e in record["inputs"] + record["outputs"]}
     for name in files:
         if _MANIFEST.match(name) and name not in referenced:
-            raise Refused(f"{folder}/{name}", "manifest that the record does not refer to")
+            raise refused(f"{folder}/{name}", "manifest that the record does not refer to")
     return record
 
 
@@ -179,12 +171,12 @@ def _read(git: pygit2.Repository, oid: pygit2.Oid, want: int, where: str, limit:
     try:
         kind, size = git.odb.read_header(oid)
     except KeyError:
-        raise Refused(where, f"object {oid} was not sent") from None
+        raise refused(where, f"object {oid} was not sent") from None
     if kind != want:
-        raise Refused(where, f"object {str(oid)[:12]} is a {_TYPE_NAMES.get(kind, kind)}, expected a "
+        raise refused(where, f"object {str(oid)[:12]} is a {_TYPE_NAMES.get(kind, kind)}, expected a "
                              f"{_TYPE_NAMES[want]}")
     if limit is not None and size > limit:
-        raise Refused(where, f"file of {size} bytes exceeds the {limit >> 20} MiB limit")
+        raise refused(where, f"file of {size} bytes exceeds the {limit >> 20} MiB limit")
     return bytes(git.odb.read(oid)[1])
 
 
@@ -212,7 +204,7 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
     for entry in top:
         name = check_name(entry.name, "")
         if name != "runs":
-            raise Refused(shown(entry.name), "entry outside the runs/<xx>/<id>/ layout")
+            raise refused(shown(entry.name), "entry outside the runs/<xx>/<id>/ layout")
         check_mode(entry, TREE_MODE, "")
     runs_entry = next(iter(top), None)
     local_runs = _local_subtree(local, "runs")
@@ -221,7 +213,7 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
     for fan in _tree(git, runs_entry.oid, "runs"):
         fan_name = check_name(fan.name, "runs")
         if not _FAN.match(fan.name):
-            raise Refused(f"runs/{fan_name}", "entry outside the runs/<xx>/<id>/ layout")
+            raise refused(f"runs/{fan_name}", "entry outside the runs/<xx>/<id>/ layout")
         check_mode(fan, TREE_MODE, "runs")
         local_fan = _local_subtree(local_runs, fan_name)
         if local_fan is not None and local_fan.id == fan.oid:
@@ -229,7 +221,7 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
         for run in _tree(git, fan.oid, f"runs/{fan_name}"):
             run_name = check_name(run.name, f"runs/{fan_name}")
             if not _RUN_ID.match(run.name) or not run.name.startswith(fan.name):
-                raise Refused(f"runs/{fan_name}/{run_name}", "entry outside the runs/<xx>/<id>/ layout")
+                raise refused(f"runs/{fan_name}/{run_name}", "entry outside the runs/<xx>/<id>/ layout")
             check_mode(run, TREE_MODE, f"runs/{fan_name}")
             mine = local_fan[run_name] if local_fan is not None and run_name in local_fan else None
             if mine is None or mine.id != run.oid:
@@ -242,13 +234,13 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
     folder = runs.run_dir(run_id)
     entries = _tree(git, tree, folder)
     if len(entries) > MAX_FILES_PER_RUN:
-        raise Refused(folder, f"{len(entries)} files in one run folder (limit {MAX_FILES_PER_RUN})")
+        raise refused(folder, f"{len(entries)} files in one run folder (limit {MAX_FILES_PER_RUN})")
     files: dict[str, bytes] = {}
     for entry in entries:
         name = check_name(entry.name, folder)
         check_mode(entry, BLOB_MODE, folder)
         if not _SIDE_NAME.match(name):
-            raise Refused(f"{folder}/{shown(entry.name)}", "file name outside [a-z0-9._-] (lowercase, no leading dot)")
+            raise refused(f"{folder}/{shown(entry.name)}", "file name outside [a-z0-9._-] (lowercase, no leading dot)")
         limit = MAX_RECORD_BYTES if name == runs.RUN_FILE else MAX_SIDE_BYTES
         files[name] = _read(git, entry.oid, pygit2.enums.ObjectType.BLOB, f"{folder}/{name}", limit)
     return files
@@ -275,19 +267,19 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, known: pygit2.Odb) -> N
             continue
         commit = git.get(oid)
         if not isinstance(commit, pygit2.Commit):
-            raise Refused(f"commit {str(oid)[:12]}", "the chain points at something that is not a commit")
+            raise refused(f"commit {str(oid)[:12]}", "the chain points at something that is not a commit")
         ref = runs.run_of(commit)
         if ref is not None:
             try:
                 started = ref.started
             except ValueError:
-                raise Refused(f"commit {str(oid)[:12]}", "run commit with a malformed Prov-Started time") from None
+                raise refused(f"commit {str(oid)[:12]}", "run commit with a malformed Prov-Started time") from None
             if commit.commit_time < math.floor(started):
-                raise Refused(f"commit {str(oid)[:12]}", "run commit dated before its run started")
+                raise refused(f"commit {str(oid)[:12]}", "run commit dated before its run started")
         for pid in runs.chain_parents(commit):
             parent = git.get(pid)
             if isinstance(parent, pygit2.Commit) and parent.commit_time >= commit.commit_time:
-                raise Refused(f"commit {str(oid)[:12]}", "commit dates do not increase along the chain")
+                raise refused(f"commit {str(oid)[:12]}", "commit dates do not increase along the chain")
             if pid not in seen:
                 seen.add(pid)
                 stack.append(pid)
@@ -338,7 +330,7 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
         if grew:
             runs_builder.insert(fan.name, builder.write(), runs.TREE)
     if conflicts:
-        raise Tampering(sorted(conflicts))
+        raise tampering(sorted(conflicts))
     root = git.TreeBuilder(local)
     root.insert("runs", runs_builder.write(), runs.TREE)
     return Union(root.write(), sorted(added))

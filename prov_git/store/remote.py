@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pygit2
 
-from prov_git.errors import RemoteError
+from prov_git.errors import RefusedData, RemoteError, RunConflict
 from prov_git.store import merge, mirror, runs
 from prov_git.store.repo import Repo
 
@@ -227,7 +227,7 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote) -> Non
         merge.check_chain(view, tip, repo.git.odb)
         local = runs.tip(repo)
         merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id)
-    except merge.Refused as exc:
+    except RefusedData as exc:
         raise RemoteError(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
     finally:
         view.free()
@@ -250,7 +250,7 @@ def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid) -> FetchResult:
     assert isinstance(remote_tip, pygit2.Commit)
     try:
         merged = merge.merge_into_local(repo, remote_tip, remote.label)
-    except merge.Tampering as exc:
+    except RunConflict as exc:
         where = remote.tracking or str(tip)
         raise RemoteError(f"{exc} ({remote.label}); kept the local runs and merged nothing: compare with "
                           f"`git diff {runs.REF} {where} -- runs/{exc.run_ids[0][:2]}/{exc.run_ids[0]}`") from None
