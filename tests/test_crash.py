@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import GIT_PROV, Repo, git
 
-KILLS = 30
+KILLS = 27
 LOCK = Path(".git") / "refs" / "prov" / "runs.lock"
 
 
@@ -58,6 +58,21 @@ def tail_seconds(repo: Repo) -> float:
     return time.monotonic() - t0
 
 
+def kill_when_the_ref_moves(repo: Repo, child: subprocess.Popen[bytes]) -> None:
+    """Spin until refs/prov/runs changes (or the child ends), so the kill follows the ref update."""
+    ref = repo.path / ".git" / "refs" / "prov" / "runs"
+
+    def read() -> bytes:
+        try:
+            return ref.read_bytes()
+        except OSError:
+            return b""
+
+    start = read()
+    while read() == start and child.poll() is None:
+        pass
+
+
 def test_sigkill_at_random_moments_never_breaks_the_store(repo: Repo) -> None:
     repo.write("data/a.csv", "1\n")
     repo.commit_all("data")
@@ -66,13 +81,16 @@ def test_sigkill_at_random_moments_never_breaks_the_store(repo: Repo) -> None:
     survived = gaps = locks = 0
     for i in range(KILLS):
         # The command sleeps a random few ms; the kill lands anywhere from before it ends to after
-        # the mirror write, most often while the store is being written.
+        # the mirror write, or (every third) right after the ref moved.
         pause = rng.uniform(0, 0.01)
         command = ["sh", "-c", f"echo ready; sleep {pause:.4f}"]
         child = subprocess.Popen([GIT_PROV, "record", "-q", "-i", "data", "-p", f"i={i}", "--", *command],
                                  cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert child.stdout is not None and child.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0, tail) + pause)
+        if i % 3 == 2:
+            kill_when_the_ref_moves(repo, child)  # between the ref and the mirror, where a gap opens
+        else:
+            time.sleep(rng.uniform(0, tail) + pause)
         child.kill()
         child.wait(timeout=60)
         before = len(repo.run_ids())
@@ -95,6 +113,7 @@ def test_sigkill_at_random_moments_never_breaks_the_store(repo: Repo) -> None:
             os.utime(repo.path / LOCK, (old, old))
         survived += 1
         assert len(repo.run_ids()) == before
+    assert gaps > 0, "no kill landed between the ref update and the mirror write"
     # The store takes new runs afterwards, and every complete run is intact.
     after = repo.prov("record", "-i", "data", "--", "true")
     assert after.code == 0, after.err
