@@ -299,7 +299,7 @@ class Forge:
 
     def publish(self, tree: str) -> str:
         root = self.commit(self.tree([]), [], "prov: root")
-        tip = self.commit(tree, [root], "evil")
+        tip = self.commit(tree, [root], "prov: evil")
         git(self.bare, "update-ref", REF, tip)
         return tip
 
@@ -449,7 +449,15 @@ def test_a_code_branch_is_not_a_store(repo: Repo, tmp_path: Path) -> None:
     repo.git("remote", "add", "evil", (tmp_path / "evil.git").as_uri())
     result = repo.prov("fetch", "evil")
     assert result.code == 128
-    assert "train.py: entry outside the runs/<xx>/<id>/ layout" in result.err
+    main = repo.git("rev-parse", "main").strip()
+    assert f"commit {main[:12]}: is not a {REF} commit: the chain must not lead into the project's history" \
+        in result.err
+    # Nor may a store commit lead into it.
+    forge = Forge(tmp_path / "evil.git")
+    forge.clock = 1_900_000_000
+    git(forge.bare, "update-ref", REF, forge.commit(forge.tree([]), [main], "prov: merge evil"))
+    result = repo.prov("fetch", "evil")
+    assert result.code == 128 and f"commit {main[:12]}: is not a {REF} commit" in result.err
 
 
 def test_same_run_with_different_content_is_tampering(repo: Repo, tmp_path: Path) -> None:

@@ -254,20 +254,33 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
     return sorted(found)
 
 
+def _chain_commit(git: pygit2.Repository, oid: pygit2.Oid, *, tip: bool = False) -> pygit2.Commit:
+    """A commit that belongs to a refs/prov/runs chain: following the chain never enters project history.
+
+    The tip's tree is checked entry by entry afterwards (check_incoming), with a more precise message.
+    """
+    commit = git.get(oid)
+    where = f"commit {str(oid)[:12]}"
+    if not isinstance(commit, pygit2.Commit):
+        raise refused(where, "the chain points at something that is not a commit")
+    if not commit.message.startswith("prov: ") or (not tip and any(e.raw_name != b"runs" for e in commit.tree)):
+        raise refused(where, f"is not a {runs.REF} commit: the chain must not lead into the project's history")
+    return commit
+
+
 def check_chain(git: pygit2.Repository, tip: pygit2.Oid, known: pygit2.Odb) -> None:
-    """The new commits of a fetched chain keep its rules: dates strictly increase along the chain,
-    and a run commit is not older than the run it carries (`log` relies on both to stop early).
+    """The new commits of a fetched chain keep its rules: they and their chain parents are store
+    commits (never the project's), dates strictly increase along the chain, and a run commit is not
+    older than the run it carries (`log` relies on these to stop early and to stay in the store).
 
     Walks only commits that were not in the local object store before the fetch (`known`).
     """
     stack, seen = [tip], {tip}
     while stack:
         oid = stack.pop()
+        commit = _chain_commit(git, oid, tip=oid == tip)
         if known.exists(oid):
             continue
-        commit = git.get(oid)
-        if not isinstance(commit, pygit2.Commit):
-            raise refused(f"commit {str(oid)[:12]}", "the chain points at something that is not a commit")
         ref = runs.run_of(commit)
         if ref is not None:
             try:
@@ -277,8 +290,8 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, known: pygit2.Odb) -> N
             if commit.commit_time < math.floor(started):
                 raise refused(f"commit {str(oid)[:12]}", "run commit dated before its run started")
         for pid in runs.chain_parents(commit):
-            parent = git.get(pid)
-            if isinstance(parent, pygit2.Commit) and parent.commit_time >= commit.commit_time:
+            parent = _chain_commit(git, pid)
+            if parent.commit_time >= commit.commit_time:
                 raise refused(f"commit {str(oid)[:12]}", "commit dates do not increase along the chain")
             if pid not in seen:
                 seen.add(pid)
