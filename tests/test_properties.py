@@ -325,3 +325,32 @@ def test_redaction_never_lets_a_secret_shaped_value_through(hidden: tuple[str, s
     assert "REDACTED" in env[name] and "REDACTED" in env["URL_" + name]
     assert argv[0] == "prog" and argv[3] == "--opt"
     assert all("REDACTED" in argv[i] for i in (1, 2, 4, 5, 6))
+
+
+_MARKERS = re.compile(r"\[REDACTED hmac-sha256:[0-9a-f]{16}\]")
+secret_names = st.tuples(st.sampled_from(["", "db_", "MY_APP_", "client-", "aws_", "x."]),
+                         st.sampled_from(["password", "PASSWORD", "secret", "Secret", "token", "TOKEN", "api_key",
+                                          "apiKey", "ACCESS_KEY", "passphrase", "credentials", "private_key",
+                                          "auth", "dsn", "mysql_pwd"]),
+                         st.sampled_from(["", "_1", "-prod", "2"])).map("".join)
+# A value that starts with "--" after a flag is the next option to every CLI parser: not generated.
+plain_secrets = st.text(ALNUM + "!#%&*+,-./:;<>?@^_~", min_size=8, max_size=30).filter(
+    lambda s: s.strip() == s and not s.startswith("--"))
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(secret_names, plain_secrets | st.integers(10**7, 2**53).map(str))
+def test_values_under_secret_names_never_get_through(name: str, secret: str) -> None:
+    r = Redactor(KEY)
+    typed: Any = int(secret) if secret.isdigit() else secret
+    stored = json.dumps([
+        r.env({name.upper().replace("-", "_").replace(".", "_"): secret}),
+        r.argv(["prog", f"--{name}", secret, f"--{name}={secret}", f"{name.replace('-', '_')}={secret}"]),
+        r.tree({name: typed, "nested": {name: [typed]}}),
+    ], ensure_ascii=False)
+    assert secret not in _MARKERS.sub("", stored)
+    # Inside a longer string (a shell snippet, a query) ; & | end a value and a leading - starts
+    # the next option: a secret without them.
+    if not set(secret) & set(";&|") and not secret.startswith("-"):
+        inline = r.value(f"{name}={secret}") + r.value(f"prog --{name} {secret} -v")
+        assert secret not in _MARKERS.sub("", inline)
