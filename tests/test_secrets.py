@@ -218,3 +218,16 @@ def test_the_leak_check_sees_leaks_when_redaction_is_off(repo: Repo) -> None:
     leaked = {where for where, secret in planted.values.items() if secret.encode() in everything}
     # Remote URLs are never part of a record, redacted or not.
     assert leaked == set(planted.values) - {"remote URL token", "remote URL password"}
+
+
+def test_diff_says_a_secret_changed_without_showing_it(repo: Repo) -> None:
+    old, new = body(40), body(40)
+    repo.record("--no-exec", env={"AWS_SECRET_ACCESS_KEY": old})
+    repo.record("--no-exec", env={"AWS_SECRET_ACCESS_KEY": new})
+    result = repo.prov("diff", "--json")
+    assert result.code == 0, result.err
+    changes = [c for c in result.json()["sections"]["env"]["changes"] if "AWS_SECRET_ACCESS_KEY" in c["path"]]
+    assert len(changes) == 1 and changes[0]["kind"] == "changed"
+    assert "REDACTED" in changes[0]["old"] and "REDACTED" in changes[0]["new"]
+    text = repo.prov("diff", "--no-color").out + result.out
+    assert "AWS_SECRET_ACCESS_KEY" in text and old not in text and new not in text
