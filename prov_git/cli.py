@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,7 @@ def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str,
         warn(message)
     if not quiet:
         click.echo(f"git prov: recorded run {result.record['id'][:12]}", err=True)
-    sys.exit(result.exit_status)
+    _finish(result.exit_status)
 
 
 @cli.command(name="log", context_settings=CONTEXT)
@@ -181,6 +181,23 @@ def _errors() -> Iterator[None]:
         sys.exit(FATAL)
 
 
+_FAST_EXIT = False  # set by main(): only the console script may skip the interpreter's teardown
+
+
+def _finish(status: int) -> None:
+    """End a record. From the console script, skip the interpreter's teardown (freeing every module
+    and the final garbage collection cost ~14 ms, 15% of a whole `git prov record -- true`): by now
+    the run is stored, every file is closed and every thread joined; only our streams need flushing."""
+    if not _FAST_EXIT:
+        sys.exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe: the reader left, as with `| head`
+            stream.flush()
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> None:
+    global _FAST_EXIT
+    _FAST_EXIT = argv is None
     with _errors():
         cli.main(args=argv, prog_name="git prov", standalone_mode=False)
