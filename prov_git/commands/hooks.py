@@ -9,8 +9,10 @@ from prov_git.cli import CONTEXT, cli, repo_here
 
 @cli.group(context_settings=CONTEXT)
 def hooks() -> None:
-    """Install or remove the git hooks that share runs: pre-push pushes refs/prov/runs along with a
-    branch, post-merge fetches runs after `git pull`."""
+    """Install or remove the hooks that share runs on push and pull.
+
+    pre-push pushes refs/prov/runs to the same remote whenever a branch is pushed; post-merge fetches
+    runs after `git pull`. Installed where git runs hooks from (core.hooksPath respected)."""
 
 
 @hooks.command(context_settings=CONTEXT)

@@ -45,7 +45,7 @@ def _pushed(result: Any) -> str:
 
 @cli.command(context_settings=CONTEXT, help=f"Fetch and merge the runs of REMOTE. {_REMOTE_HELP}")
 @click.argument("remote", required=False)
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors still print).")
 def fetch(remote: str | None, quiet: bool) -> None:
     from prov_git.store import remote as remote_store
 
@@ -54,7 +54,7 @@ def fetch(remote: str | None, quiet: bool) -> None:
 
 @cli.command(context_settings=CONTEXT, help=f"Push the runs to REMOTE, merging first if it moved. {_REMOTE_HELP}")
 @click.argument("remote", required=False)
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors still print).")
 def push(remote: str | None, quiet: bool) -> None:
     from prov_git.store import remote as remote_store
 
@@ -63,7 +63,7 @@ def push(remote: str | None, quiet: bool) -> None:
 
 @cli.command(context_settings=CONTEXT, help=f"Fetch, merge and push the runs. {_REMOTE_HELP}")
 @click.argument("remote", required=False)
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors still print).")
 def sync(remote: str | None, quiet: bool) -> None:
     from prov_git.store import remote as remote_store
 
