@@ -330,6 +330,8 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
     # Always the content, never the hash cache: a stat-keyed cache can be fooled by restoring an
     # mtime, and verify is what one runs when in doubt.
     try:
+        # A forged path may lead through a symlinked folder out of the work tree: never read there.
+        files.repo_relative(workdir, workdir, entry["path"])
         now, side = files.describe(workdir, entry["path"], algorithm, files.plain_digester(algorithm),
                                    must_exist=False)
     except InputError as exc:

@@ -236,3 +236,19 @@ def test_bare_repository_checks_integrity_only(repo: Repo, tmp_path: Path) -> No
     result = Repo(bare).prov("verify", "--all")
     assert result.code == 0, result.out + result.err
     assert Repo(bare).prov("verify").code == 0
+
+
+def test_forged_path_through_a_symlink_is_not_followed_out_of_the_repo(repo: Repo, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text("root\n")
+    os.symlink(outside, repo.path / "etc")
+    record = repo.record("--", "true")
+    entry = {"path": "etc/passwd", "type": "file", "size": 5,
+             "digest": "sha256:" + hashlib.sha256(b"root\n").hexdigest()}
+    forged = reidentify({**record, "inputs": [entry]})
+    plant(repo, forged["id"], {"run.json": encode(forged)})
+    code, found = problems(repo, forged["id"])
+    assert code == 1 and [(p["kind"], p["path"]) for p in found if p["kind"] != "mirror"] == \
+        [("unreadable", "etc/passwd")]
+    assert "outside the repository" in found[-1]["message"]
