@@ -472,8 +472,11 @@ def test_same_run_with_different_content_is_tampering(repo: Repo, tmp_path: Path
     before = repo.git("rev-parse", REF)
     result = repo.prov("fetch", "evil")
     assert result.code == 128 and result.err.count("\n") == 1
-    assert f"run {run_id[:12]} differs between here and the remote" in result.err
-    assert "kept the local runs and merged nothing" in result.err
+    assert f"run {run_id[:12]} differs between here and evil although run ids are content hashes" in result.err
+    assert "kept the local runs and merged nothing; compare with `git diff " in result.err
+    hint = result.err.split("`")[1].split()
+    assert hint[:2] == ["git", "diff"]
+    assert repo.git(*hint[1:]).startswith(f"diff --git a/runs/{run_id[:2]}/{run_id}/run.json ")
     assert repo.git("rev-parse", REF) == before
     assert repo.blob(run_id) == (repo.path / ".prov" / "runs" / run_id / "run.json").read_bytes()
     assert repo.prov("verify", "--all").code == 0

@@ -50,9 +50,9 @@ def refused(where: str, problem: str) -> RefusedData:
     return RefusedData(f"{where}: {problem}")
 
 
-def tampering(run_ids: list[str]) -> RunConflict:
+def tampering(run_ids: list[str], remote: str = "the remote") -> RunConflict:
     shown_ids = ", ".join(r[:12] for r in run_ids[:3]) + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else "")
-    return RunConflict(f"run {shown_ids} differs between here and the remote although ids are content hashes "
+    return RunConflict(f"run {shown_ids} differs between here and {remote} although run ids are content hashes "
                        "(tampering or corruption)", run_ids)
 
 
