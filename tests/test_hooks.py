@@ -126,19 +126,33 @@ def test_pull_brings_the_runs_in(repo: Repo, shared: str, tmp_path: Path) -> Non
     other = clone(shared, tmp_path / "other")
     assert other.prov("hooks", "install").code == 0
     assert repo.prov("hooks", "install").code == 0
+    record(other)
     record(repo)
     repo.write("train.py", "print('v2')\n")
     repo.commit_all("v2")
     repo.git("push", "-q", "origin", "main")
     other.git("pull", "-q", "--no-rebase", "origin", "main")
-    assert other.run_ids() == repo.run_ids() and len(other.run_ids()) == 1
+    assert set(repo.run_ids()) < set(other.run_ids()) and len(other.run_ids()) == 2
     # A merge that is not a pull stays offline.
     record(repo)
     repo.git("push", "-q", "origin", "main")
     other.git("checkout", "-q", "-b", "side")
     other.git("checkout", "-q", "main")
     other.git("merge", "-q", "side")
-    assert len(other.run_ids()) == 1
+    assert len(other.run_ids()) == 2
+
+
+def test_pull_in_a_repository_without_runs_stays_offline(repo: Repo, shared: str, tmp_path: Path) -> None:
+    seeded(repo, shared)
+    other = clone(shared, tmp_path / "other")
+    assert other.prov("hooks", "install").code == 0
+    record(repo)
+    repo.write("train.py", "print('v2')\n")
+    repo.commit_all("v2")
+    repo.git("push", "-q", "origin", "main")
+    repo.prov("push", "-q")
+    other.git("pull", "-q", "--no-rebase", "origin", "main")
+    assert other.git("for-each-ref", "refs/prov/") == ""
 
 
 def test_a_failed_runs_push_does_not_block_the_branch(repo: Repo, shared: str, tmp_path: Path) -> None:
