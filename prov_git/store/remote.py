@@ -206,8 +206,8 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
             if "couldn't find remote ref" in err:
                 return FetchResult(remote, None)
             problem = _git_problem(err)
-            if "fsck" in err:
-                raise RemoteError(f"refused {runs.REF} from {remote.label}: {problem}; nothing was merged")
+            if "fsck" in err:  # git's own check of the objects sent (fetch.fsckObjects)
+                raise RefusedData(f"refused {runs.REF} from {remote.label}: {problem}; nothing was merged")
             raise RemoteError(f"cannot fetch {runs.REF} from {remote.label}: {problem}")
         tip = _fetch_head(repo)
         _check(repo, quarantine, tip, remote)
@@ -228,7 +228,7 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote) -> Non
         local = runs.tip(repo)
         merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id)
     except RefusedData as exc:
-        raise RemoteError(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
+        raise RefusedData(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
     finally:
         view.free()
 
