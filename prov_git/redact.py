@@ -280,36 +280,61 @@ _TOKEN_SHAPES = (
 
 
 class _Patterns:
-    """Compiled on first use, so importing this module costs nothing for log or diff."""
+    """Each pattern is compiled on its first use (0.1-0.8 ms apiece): importing this module costs
+    nothing for log or diff, and a record compiles only the ones its values need."""
 
-    def __init__(self) -> None:
-        self.token = re.compile("|".join(_TOKEN_SHAPES))
+    @functools.cached_property
+    def token(self) -> re.Pattern[str]:
+        return re.compile("|".join(_TOKEN_SHAPES))
+
+    @functools.cached_property
+    def url(self) -> re.Pattern[str]:
         # scheme://user:password@ ; greedy password up to the last @ before the path.
-        self.url = re.compile(
+        return re.compile(
             r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s:/?#@\[\]]*)"
             r"(?::(?P<pw>[^\s/?#]*))?@"
         )
+
+    @functools.cached_property
+    def flag(self) -> re.Pattern[str]:
         # --flag value / --flag=value inside a string (a shell snippet, JAVA_OPTS, ...);
         # a following -x is the next option, not a value.
-        self.flag = re.compile(
+        return re.compile(
             r"(?<![\w-])(?P<flag>--?[A-Za-z][\w.-]*)(?P<sep>=|\s+(?!-))"
             rf"(?P<val>{_MARKER_RE.pattern}|\"[^\"]*\"|'[^']*'|[^\s'\"]+)"
         )
+
+    @functools.cached_property
+    def pair(self) -> re.Pattern[str]:
         # NAME=VALUE inside a string (query strings, ADO connection strings, `export X=...`).
-        self.pair = re.compile(
+        return re.compile(
             r"(?<![\w.-])(?P<name>[A-Za-z_][\w.-]*)\s*=\s*"
             rf"(?P<val>{_MARKER_RE.pattern}|\"[^\"]*\"|'[^']*'|[^\s;&|'\"]+)"
         )
+
+    @functools.cached_property
+    def ado(self) -> re.Pattern[str]:
         # ADO/ODBC "Server=h;User Id=u;Password=a b;": a value runs to the next ';'.
-        self.ado = re.compile(
+        return re.compile(
             r"(?:^|(?<=;))\s*(?P<name>[A-Za-z_][\w .-]*?)\s*=\s*"
             r"(?P<val>\"[^\"]*\"|'[^']*'|[^;]*[^;\s])"
         )
-        self.header = re.compile(r"\s*(?P<name>[A-Za-z][\w-]*)\s*:\s*(?P<val>\S.*)", re.DOTALL)
-        self.flag_arg = re.compile(r"(?P<dash>--?)(?P<name>[A-Za-z][\w.-]*)(?:=(?P<val>.*))?",
-                                   re.DOTALL)
-        self.pair_arg = re.compile(r"(?P<name>[A-Za-z_][\w.-]*)=(?P<val>.*)", re.DOTALL)
-        self.word_arg = re.compile(r"[A-Za-z_][\w.-]*")
+
+    @functools.cached_property
+    def header(self) -> re.Pattern[str]:
+        return re.compile(r"\s*(?P<name>[A-Za-z][\w-]*)\s*:\s*(?P<val>\S.*)", re.DOTALL)
+
+    @functools.cached_property
+    def flag_arg(self) -> re.Pattern[str]:
+        return re.compile(r"(?P<dash>--?)(?P<name>[A-Za-z][\w.-]*)(?:=(?P<val>.*))?", re.DOTALL)
+
+    @functools.cached_property
+    def pair_arg(self) -> re.Pattern[str]:
+        return re.compile(r"(?P<name>[A-Za-z_][\w.-]*)=(?P<val>.*)", re.DOTALL)
+
+    @functools.cached_property
+    def word_arg(self) -> re.Pattern[str]:
+        return re.compile(r"[A-Za-z_][\w.-]*")
 
 
 @functools.lru_cache(maxsize=1)
