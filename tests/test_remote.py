@@ -460,6 +460,16 @@ def test_a_code_branch_is_not_a_store(repo: Repo, tmp_path: Path) -> None:
     assert result.code == 128 and f"commit {main[:12]}: is not a {REF} commit" in result.err
 
 
+def test_a_ref_that_is_not_a_commit_is_refused(repo: Repo, tmp_path: Path) -> None:
+    record(repo)
+    forge = Forge(_bare(tmp_path / "evil.git"))
+    git(forge.bare, "update-ref", REF, forge.blob(b"not a commit"))
+    repo.git("remote", "add", "evil", (tmp_path / "evil.git").as_uri())
+    result = repo.prov("fetch", "evil")
+    assert result.code == 128 and result.err.count("\n") == 1, result.err
+    assert f"refused {REF} from evil: {REF}: does not point at a commit" in result.err
+
+
 def test_same_run_with_different_content_is_tampering(repo: Repo, tmp_path: Path) -> None:
     record(repo, lr=0.1)
     mine = repo.newest()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -246,11 +246,14 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
     return files
 
 
-def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid) -> list[str]:
+def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
+                   progress: Callable[[int, int], None] | None = None) -> list[str]:
     """Check every run the fetched tree adds or changes; returns their ids (sorted)."""
     found = incoming_runs(git, local, remote_tree)
-    for run_id, tree in sorted(found.items()):
+    for done, (run_id, tree) in enumerate(sorted(found.items()), 1):
         check_run(run_id, read_run(git, run_id, tree))
+        if progress is not None:
+            progress(done, len(found))
     return sorted(found)
 
 
