@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 from prov_git import __version__
@@ -16,10 +17,65 @@ SCHEMA_VERSION = 1
 
 def compute_id(record: Record) -> str:
     """SHA-256 of the RFC 8785 canonical JSON of the record without its id."""
+    body = {k: v for k, v in record.items() if k != "id"}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 canonical JSON. The pure-Python rfc8785 package takes ~0.9 ms per record (every
+    record, log and show pays it, 20 times for `log -n 20`); for the values records hold, the C json
+    encoder gives the same bytes 4x faster. tests/test_canonical.py proves them equal."""
+    fast = _canonical_fast(value)
+    if fast is not None:
+        return fast
     import rfc8785
 
-    body = {k: v for k, v in record.items() if k != "id"}
-    return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+    return rfc8785.dumps(value)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_SAFE_INT = 2**53 - 1
+
+
+def _canonical_fast(value: Any) -> bytes | None:
+    """json.dumps gives the RFC 8785 bytes when the text is ASCII (so code-point key order is the
+    UTF-16 order the RFC asks for), integers are within 2^53 and floats print without an exponent
+    (integral floats as integers, as ECMAScript does); None means: ask rfc8785."""
+    try:
+        plain = _plain(value)
+    except _NotPlain:
+        return None
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.encode() if text.isascii() else None
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if -_SAFE_INT <= value <= _SAFE_INT:
+            return value
+        raise _NotPlain
+    if kind is float:
+        if value.is_integer() and -_SAFE_INT <= value <= _SAFE_INT:
+            return int(value)
+        if not math.isfinite(value) or "e" in repr(value) or value.is_integer():  # huge, tiny
+            raise _NotPlain
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            out[key] = _plain(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    raise _NotPlain
 
 
 def assemble(
