@@ -122,6 +122,9 @@ def test_sigkill_at_random_moments_never_breaks_the_store(repo: Repo) -> None:
     after = repo.prov("record", "-i", "data", "--", "true")
     assert after.code == 0, after.err
     assert repo.prov("verify", "--all").code == 0
+    # The reflog still reads, and holds an entry for every run that landed.
+    reflog = repo.git("reflog", "show", "--format=%H %gs", "refs/prov/runs").splitlines()
+    assert len(reflog) >= len(repo.run_ids()) and reflog[0].startswith(repo.git("rev-parse", "refs/prov/runs").strip())
     print(f"kills survived {survived}/{KILLS}; runs kept {len(repo.run_ids())}; mirror gaps {gaps}; "
           f"locks left {locks}")
     assert survived == KILLS
