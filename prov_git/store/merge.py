@@ -167,7 +167,8 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
 # ------------------------------------------------------------------------------ reading fetched trees
 
 
-def _read(git: pygit2.Repository, oid: pygit2.Oid, want: int, where: str, limit: int | None = None) -> bytes:
+def _read(git: pygit2.Repository, oid: pygit2.Oid, want: pygit2.enums.ObjectType, where: str,
+          limit: int | None = None) -> bytes:
     try:
         kind, size = git.odb.read_header(oid)
     except KeyError:
@@ -310,41 +311,48 @@ class Union:
     added: list[str]  # run ids the local tree did not have
 
 
-def _ids(tree: pygit2.Tree) -> Iterator[str]:
+def _entries(tree: pygit2.Tree) -> Iterator[tuple[str, pygit2.Object]]:
     for entry in tree:
         if entry.name:
-            yield entry.name
+            yield entry.name, entry
+
+
+def _fans(tree: pygit2.Tree | None) -> Iterator[tuple[str, pygit2.Tree]]:
+    """(name, subtree) of a checked runs/ tree: every entry is a folder."""
+    for name, entry in _entries(tree) if tree is not None else ():
+        if isinstance(entry, pygit2.Tree):
+            yield name, entry
 
 
 def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree) -> Union:
     """The local tree plus every run folder of the (checked) remote tree; refuses a changed run."""
     remote_runs = _local_subtree(remote, "runs")
     if local is None:
-        return Union(remote.id, [i for fan in (remote_runs or []) for i in _ids(fan)])
+        return Union(remote.id, sorted(run for _, fan in _fans(remote_runs) for run, _ in _entries(fan)))
     local_runs = _local_subtree(local, "runs")
     if remote_runs is None or (local_runs is not None and local_runs.id == remote_runs.id):
         return Union(local.id, [])
     added: list[str] = []
     conflicts: list[str] = []
     runs_builder = git.TreeBuilder(local_runs) if local_runs is not None else git.TreeBuilder()
-    for fan in remote_runs:
-        mine = _local_subtree(local_runs, fan.name)
+    for fan_name, fan in _fans(remote_runs):
+        mine = _local_subtree(local_runs, fan_name)
         if mine is None:
-            runs_builder.insert(fan.name, fan.id, runs.TREE)
-            added.extend(_ids(fan))
+            runs_builder.insert(fan_name, fan.id, runs.TREE)
+            added.extend(run for run, _ in _entries(fan))
             continue
         if mine.id == fan.id:
             continue
         builder, grew = git.TreeBuilder(mine), False
-        for run in fan:
-            if run.name not in mine:
-                builder.insert(run.name, run.id, runs.TREE)
-                added.append(run.name)
+        for run, entry in _entries(fan):
+            if run not in mine:
+                builder.insert(run, entry.id, runs.TREE)
+                added.append(run)
                 grew = True
-            elif mine[run.name].id != run.id:
-                conflicts.append(run.name)
+            elif mine[run].id != entry.id:
+                conflicts.append(run)
         if grew:
-            runs_builder.insert(fan.name, builder.write(), runs.TREE)
+            runs_builder.insert(fan_name, builder.write(), runs.TREE)
     if conflicts:
         raise tampering(sorted(conflicts))
     root = git.TreeBuilder(local)

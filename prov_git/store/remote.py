@@ -114,7 +114,7 @@ def _run_git(repo: Repo, args: list[str], *, progress: bool, env: dict[str, str]
         out, err = proc.communicate()
     else:
         chunks = []
-        while chunk := proc.stderr.read1(65536):
+        while chunk := os.read(proc.stderr.fileno(), 65536):
             chunks.append(chunk)
             sys.stderr.write(strip_credentials(chunk.decode(errors="replace")))
             sys.stderr.flush()
@@ -149,7 +149,7 @@ def _quarantine(objects: Path) -> Iterator[Path]:
 
 def _migrate(quarantine: Path, objects: Path) -> None:
     """Move checked objects into the repository; a pack's .idx goes last so git never sees half a pack."""
-    moves = []
+    moves: list[Path] = []
     for folder, _, names in os.walk(quarantine):
         rel = Path(folder).relative_to(quarantine)
         moves.extend((rel / n) for n in names)
