@@ -314,9 +314,12 @@ def pinned_commits(repo: Repo, head: pygit2.Commit | None) -> set[str]:
         chain = runs.chain_parents(commit)
         found.update(str(p) for p in commit.parent_ids if p not in chain)
         for pid in chain:
-            if pid not in seen:
-                seen.add(pid)
-                stack.append(repo.git.get(pid))
+            if pid in seen:
+                continue
+            seen.add(pid)
+            parent = repo.git.get(pid)
+            if isinstance(parent, pygit2.Commit):
+                stack.append(parent)
     return found
 
 
