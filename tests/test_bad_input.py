@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,8 @@ def refused(repo: Repo, result: Result, code: int, *words: str) -> None:
     assert not runs.exists() or not any(runs.iterdir())
 
 
-def record(repo: Repo, *args: str, **kwargs: object) -> Result:
-    return repo.prov("record", *args, "--", "touch", "ran", **kwargs)  # type: ignore[arg-type]
+def record(repo: Repo, *args: str, **kwargs: Any) -> Result:
+    return repo.prov("record", *args, "--", "touch", "ran", **kwargs)
 
 
 # ----------------------------------------------------------------------------- odd file types

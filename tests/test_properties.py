@@ -17,8 +17,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from prov_git import record as rec
+from prov_git.errors import CorruptRecord
 from prov_git.redact import Redactor
 from prov_git.schema import validate_strict
+from prov_git.store import merge
 
 # PROV_EXAMPLES=2000 for a long hunt; the default keeps the suite quick.
 EXAMPLES = int(os.environ.get("PROV_EXAMPLES", "60"))
@@ -38,7 +40,7 @@ json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=
 json_objects = st.dictionaries(texts, json_values, max_size=5)
 
 # A path part is any text but "/", NUL, "." and ".."; paths are repo-relative POSIX paths.
-parts = st.text(st.characters(exclude_characters="/\x00", exclude_categories=("Cs",)), min_size=1,
+parts = st.text(st.characters(exclude_characters="/\x00", exclude_categories=["Cs"]), min_size=1,
                 max_size=8).filter(lambda p: p not in (".", ".."))
 paths = st.lists(parts, min_size=1, max_size=4).map("/".join)
 
@@ -122,7 +124,7 @@ def test_any_edit_changes_the_id(record: rec.Record, name: str) -> None:
     assume(name != record["name"])
     edited = {**record, "name": name}
     assert rec.compute_id(edited) != record["id"]
-    with pytest.raises(rec.CorruptRecord):
+    with pytest.raises(CorruptRecord):
         rec.decode(rec.encode(edited))
 
 
@@ -235,7 +237,9 @@ def _run_tree(git: pygit2.Repository, runs: dict[str, bytes]) -> pygit2.Tree:
         top.insert(fan, builder.write(), pygit2.enums.FileMode.TREE)
     root = git.TreeBuilder()
     root.insert("runs", top.write(), pygit2.enums.FileMode.TREE)
-    return git.get(root.write())  # type: ignore[return-value]
+    tree = git.get(root.write())
+    assert isinstance(tree, pygit2.Tree)
+    return tree
 
 
 # Few distinct ids on purpose, so sets overlap and share fan-out folders; content is a function of
@@ -249,8 +253,9 @@ def _content(run_id: str) -> bytes:
 
 
 def _union(git: pygit2.Repository, a: pygit2.Tree | None, b: pygit2.Tree) -> pygit2.Tree:
-    merge = pytest.importorskip("prov_git.store.merge")
-    return git.get(merge.union(git, a, b).tree)  # type: ignore[no-any-return]
+    tree = git.get(merge.union(git, a, b).tree)
+    assert isinstance(tree, pygit2.Tree)
+    return tree
 
 
 def _tree(ids: frozenset[str]) -> pygit2.Tree:
@@ -293,7 +298,7 @@ secret_shapes = st.one_of(
     st.tuples(_body(10), _body(20), _body(20)).map(lambda t: f"eyJ{t[0]}.eyJ{t[1]}.{t[2]}"),
     _body(40).map(lambda b: f"-----BEGIN OPENSSH PRIVATE KEY-----\n{b}\n-----END OPENSSH PRIVATE KEY-----"),
 )
-surroundings = st.text(st.characters(exclude_categories=("Cs",)), max_size=10)
+surroundings = st.text(st.characters(exclude_categories=["Cs"]), max_size=10)
 separators = st.sampled_from([" ", ",", ";", "'", '"', ":", "(", "\n", "\t", "=", "/"])
 
 
