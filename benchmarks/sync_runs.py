@@ -1,9 +1,10 @@
 """Time sharing N new runs between two clones through a bare remote (file://).
 
-    .venv/bin/python benchmarks/sync_runs.py [N]      # default 1000
+    .venv/bin/python benchmarks/sync_runs.py [N [BASE]]   # default 1000 new runs, no shared base
 
-Clone A gets N real records (one template record from `git prov record`, varied by a param, each
-appended with prov_git.store.runs.append as `record` would); then it runs `git prov sync` (pushes
+With BASE, both clones first share BASE runs (synced, not timed). Then clone A gets N real records
+(one template record from `git prov record`, varied by a param, each stored with
+prov_git.recorder.store_record as `record` does, fsync off while building); then it runs `git prov sync` (pushes
 them), and clone B, which recorded one run of its own, runs `git prov sync` (fetches, checks and
 merges all N, writes the mirror, pushes the merge). Prints wall times of the two syncs; with
 PROFILE=1, clone B's sync runs in-process under cProfile.
@@ -37,21 +38,32 @@ def prov(cwd: Path, *args: str) -> float:
     return elapsed
 
 
-def fill(path: Path, count: int) -> None:
-    """count real records appended to refs/prov/runs, as `git prov record` stores them."""
-    from prov_git.record import compute_id, encode
+def fill(path: Path, count: int, tag: str = "") -> None:
+    """count real records appended to refs/prov/runs, as `git prov record` stores them.
+
+    Durability is switched off while building (no fsync): the set-up is not what is measured.
+    """
+    import pygit2
+
+    from prov_git.record import compute_id
     from prov_git.recorder import store_record
     from prov_git.store.repo import open_repo
     from prov_git.store.resolve import load_spec
 
-    prov(path, "record", "-q", "--no-exec", "-p", "i=-1", "--", "true")
+    prov(path, "record", "-q", "--no-exec", "-p", f"i={tag}-1", "--", "true")
     repo = open_repo(path)
     template = load_spec(repo, "@")
-    for i in range(count - 1):
-        record = {**template, "params": {"i": i}}
-        record["id"] = compute_id(record)
-        assert encode(record)
-        store_record(repo, record, {})
+    saved = os.fsync, pygit2.option
+    os.fsync = lambda fd: None  # type: ignore[assignment]
+    pygit2.option = lambda *args: None  # type: ignore[assignment]
+    try:
+        for i in range(count - 1):
+            record = {**template, "params": {"i": f"{tag}{i}"}}
+            record["id"] = compute_id(record)
+            store_record(repo, record, {})
+    finally:
+        os.fsync, pygit2.option = saved
+    subprocess.run(["git", "gc", "-q"], cwd=path, check=True)
 
 
 def profile_sync(path: Path) -> None:
@@ -71,12 +83,14 @@ def profile_sync(path: Path) -> None:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    shared = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     with tempfile.TemporaryDirectory(prefix="prov-sync-bench-") as tmp:
         base = Path(tmp)
         home = base / "home"
         home.mkdir()
         (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
-                                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+                                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+                                         "[gc]\n\tauto = 0\n")
         os.environ.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"))
         git(base, "init", "-q", "--bare", "remote.git")
         url = (base / "remote.git").as_uri()
@@ -90,6 +104,11 @@ def main() -> None:
         a, b = base / "a", base / "b"
         git(base, "clone", "-q", url, "a")
         git(base, "clone", "-q", url, "b")
+        first = 0.0
+        if shared:
+            fill(a, shared, "base")
+            prov(a, "sync", "-q")
+            first = prov(b, "sync", "-q")
         start = time.perf_counter()
         fill(a, count)
         built = time.perf_counter() - start
@@ -103,7 +122,9 @@ def main() -> None:
             sync_b = prov(b, "sync", "-q")
         have = len(git(b, "ls-tree", "-r", "--name-only", "refs/prov/runs").split())
         mirrored = len(list((b / ".prov" / "runs").iterdir()))
-        print(f"built {count} runs in clone A: {built:.2f}s")
+        if shared:
+            print(f"clone B's first sync, fetching the {shared} shared runs (all new to it): {first:.2f}s")
+        print(f"both clones share {shared} runs; built {count} more in clone A: {built:.2f}s")
         print(f"clone A `git prov sync` (pushes {count} new runs): {push_a:.2f}s")
         print(f"clone B `git prov sync` (fetches, checks, merges, mirrors {count} new runs, pushes): {sync_b:.2f}s")
         print(f"clone B now has {have} runs in refs/prov/runs, {mirrored} in .prov/runs")
