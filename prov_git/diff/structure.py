@@ -22,17 +22,38 @@ _KINDS = {
 }
 
 
+class _Indexed(dict[int, Any]):
+    """A list seen as {index: item}. deepdiff aligns lists with a sequence matcher, which names
+    items differently in each direction; by position, diff(a, b) is the mirror of diff(b, a)."""
+
+
+def _by_index(value: Any) -> Any:
+    if isinstance(value, list):
+        return _Indexed((i, _by_index(item)) for i, item in enumerate(value))
+    if isinstance(value, dict):
+        return {k: _by_index(v) for k, v in value.items()}
+    return value
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, _Indexed):
+        return [_as_json(value[i]) for i in range(len(value))]
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    return value
+
+
 def raw_changes(old: Any, new: Any) -> list[tuple[list[Part], str, Any, Any]]:
-    """(path parts, kind, old, new) for every difference, sorted by path."""
+    """(path parts, kind, old, new) for every difference, sorted by path; lists compare by position."""
     from deepdiff import DeepDiff
     from deepdiff.helper import notpresent
 
     found = []
-    for report, levels in DeepDiff(old, new, view="tree").items():
+    for report, levels in DeepDiff(_by_index(old), _by_index(new), view="tree").items():
         kind = _KINDS.get(report, "changed")
         for level in levels:
-            before = None if level.t1 is notpresent else level.t1
-            after = None if level.t2 is notpresent else level.t2
+            before = None if level.t1 is notpresent else _as_json(level.t1)
+            after = None if level.t2 is notpresent else _as_json(level.t2)
             found.append((list(level.path(output_format="list")), kind, before, after))
     return sorted(found, key=lambda c: [(isinstance(p, int), str(p).zfill(12) if isinstance(p, int) else p)
                                        for p in c[0]])
