@@ -14,7 +14,7 @@ from prov_git import record as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
-from prov_git.errors import UsageError
+from prov_git.errors import InputError, ParamsError, UsageError
 from prov_git.redact import Redactor, load_key
 from prov_git.store import mirror, runs, snapshot
 from prov_git.store.repo import Repo
@@ -100,12 +100,21 @@ def _prehash(workdir: Path, rels: Sequence[str], digester: files.Digester) -> No
 
 
 def _describe_all(
-    workdir: Path, rels: Sequence[str], algorithm: str, digester: files.Digester, *, must_exist: bool
+    workdir: Path, rels: Sequence[str], algorithm: str, digester: files.Digester, *, must_exist: bool,
+    warnings: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Entries and side files for rels; with warnings given, a path that cannot be described is
+    reported there and left out instead of failing (after the command ran, the run must be kept)."""
     _prehash(workdir, rels, digester)
     entries, side = [], {}
     for rel in rels:
-        entry, extra = files.describe(workdir, rel, algorithm, digester, must_exist=must_exist)
+        try:
+            entry, extra = files.describe(workdir, rel, algorithm, digester, must_exist=must_exist)
+        except InputError as exc:
+            if warnings is None:
+                raise
+            warnings.append(f"{rel} not recorded: {exc}")
+            continue
         entries.append(entry)
         side.update(extra)
     return entries, side
@@ -141,8 +150,11 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
 
     status = process.run(request.argv, cwd) if request.execute else process.not_executed()
 
+    # From here on the command has run: a problem with an output or a metrics file is a warning,
+    # never a reason to lose the record of the run.
     warnings: list[str] = []
-    outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False)
+    outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False,
+                                      warnings=warnings)
     digester.save()
     if os.environ.get("PROV_DEBUG_STATS") == "1":
         print(f"git prov: {digester.stats.line()}", file=sys.stderr)
@@ -150,7 +162,11 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
     for entry in outputs:
         if entry["type"] == "missing":
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
-    metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+    try:
+        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+    except ParamsError as exc:
+        warnings.append(f"{exc}; metrics not recorded")
+        metrics = {}
     record = rec.assemble(
         name=redact.value(request.name) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,

@@ -90,11 +90,13 @@ def test_unreadable_file(repo: Repo) -> None:
             "Permission denied")
 
 
-def test_output_that_is_a_fifo(repo: Repo) -> None:
+def test_output_that_is_a_fifo_is_left_out_with_a_warning_and_the_run_kept(repo: Repo) -> None:
     os.mkfifo(repo.path / "out")
-    result = repo.prov("record", "-o", "out", "--", "true")
-    assert result.code == 128 and "out is a fifo" in result.err and result.err.count("\n") == 1
-    assert repo.run_ids() == []
+    result = repo.prov("record", "-o", "out", "--", "sh", "-c", "exit 3")
+    assert result.code == 3 and "warning: out not recorded: out is a fifo" in result.err
+    assert "Traceback" not in result.err
+    record = repo.newest()
+    assert record["outputs"] == [] and record["status"]["exit_code"] == 3
 
 
 # ----------------------------------------------------------------------------- symlinks
@@ -214,11 +216,11 @@ def test_malformed_param_assignments(repo: Repo, arg: str, words: str) -> None:
     refused(repo, record(repo, "-p", arg), 2, words)
 
 
-def test_malformed_metrics_file(repo: Repo) -> None:
+def test_malformed_metrics_file_is_a_warning_and_the_run_kept(repo: Repo) -> None:
     result = repo.prov("record", "-m", "m.json", "--", "sh", "-c", "echo '{\"acc\": 0.9,,}' > m.json")
-    assert result.code == 128 and "m.json:1: metrics file is not valid JSON" in result.err
-    assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert repo.run_ids() == []
+    assert result.code == 0 and "warning: m.json:1: metrics file is not valid JSON" in result.err
+    assert "metrics not recorded" in result.err and "Traceback" not in result.err
+    assert repo.newest()["metrics"] == {}
 
 
 def test_overlong_name_is_refused_before_running(repo: Repo) -> None:
