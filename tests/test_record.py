@@ -336,3 +336,18 @@ def test_git_prov_through_git(repo: Repo) -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert len(repo.git("prov", "log").splitlines()) == 1
+
+
+def test_mirror_rebuilds_a_deleted_mirror_and_sweeps_abandoned_temp_files(repo: Repo) -> None:
+    record = repo.record("--", "true")
+    folder = repo.path / ".prov" / "runs" / record["id"]
+    (folder / "run.json").unlink()
+    old_tmp = folder / ".run.json.abc.tmp"
+    young_tmp = folder / ".run.json.def.tmp"
+    old_tmp.write_text("half")
+    young_tmp.write_text("half")
+    os.utime(old_tmp, (time.time() - 3600, time.time() - 3600))
+    result = repo.prov("mirror")
+    assert result.code == 0 and "1 written" in result.err
+    assert (folder / "run.json").read_bytes() == repo.blob(record["id"])
+    assert not old_tmp.exists() and young_tmp.exists()

@@ -74,7 +74,17 @@ def rebuild(repo: Repo) -> tuple[int, int]:
         if stale:
             write_run(repo, run_id, files)
             repaired += 1
+    _remove_abandoned_temp_files(root(repo) / "runs")
     return repaired, len(ids)
+
+
+def _remove_abandoned_temp_files(folder: Path, min_age_s: float = 60.0) -> None:
+    """Temp files of writers killed before their rename; young ones may belong to a live writer."""
+    cutoff = time.time() - min_age_s
+    for tmp in folder.glob("*/.*.tmp"):
+        with contextlib.suppress(OSError):
+            if tmp.lstat().st_mtime < cutoff:
+                tmp.unlink()
 
 
 def _differs(path: Path, data: bytes) -> bool:
