@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,8 @@ def main() -> None:
     parser.add_argument("--install", action="store_true", help="create the peers' venvs first")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--no-peers", action="store_true", help="only our record and its import floor")
+    parser.add_argument("--hyperfine", action="store_true",
+                        help="also time the same commands with hyperfine (apt-get install -y hyperfine)")
     args = parser.parse_args()
     if args.install:
         install()
@@ -126,6 +129,13 @@ def main() -> None:
             targets["git prov record -i in -o out -- cp, fsync off (eatmydata)"] = ("in-toto-run", 0.85)
     print(f"machine: {harness.machine()}")
     harness.report("Overhead of one record (target 1)", times, "floor: import pygit2, click", targets)
+    if args.hyperfine and shutil.which("hyperfine"):
+        # hyperfine's own statistics for the same commands, relative to the import floor (listed first).
+        floor = cases.pop("floor: import pygit2, click")
+        ordered = {"floor: import pygit2, click": floor, **cases}
+        subprocess.run(["hyperfine", "-N", "--warmup", "3", "--runs", str(args.rounds), "--style", "basic",
+                        *[shlex.join(c) for c in ordered.values() if not callable(c)]],
+                       env=harness.bench_env(), check=False)
     shutil.rmtree(work, ignore_errors=True)
 
 
