@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GIT_PROV, Repo, git
+from tests.helpers import GIT_PROV, Repo, git, init_project
 
 
 @pytest.fixture(autouse=True)
@@ -33,13 +33,7 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repo]:
-    path = tmp_path / "work"
-    path.mkdir()
-    git(path, "init", "-q")
-    (path / "train.py").write_text("print('training')\n")
-    git(path, "add", "train.py")
-    git(path, "commit", "-q", "-m", "initial")
-    yield Repo(path)
+    yield Repo(init_project(tmp_path / "work"))
 
 
 @pytest.fixture

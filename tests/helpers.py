@@ -20,6 +20,16 @@ def git(cwd: Path, *args: str, check: bool = True, input: bytes | None = None) -
     return done.stdout.decode(errors="replace")
 
 
+def init_project(path: Path) -> Path:
+    """A repository with one commit (train.py on main), as a project starts."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q")
+    (path / "train.py").write_text("print('training')\n")
+    git(path, "add", "train.py")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
 @dataclass
 class Result:
     code: int

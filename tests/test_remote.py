@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GIT_PROV, Repo, git
+from tests.helpers import GIT_PROV, Repo, git, init_project
 
 REF = "refs/prov/runs"
 
@@ -34,13 +34,7 @@ def _bare(path: Path) -> Path:
 
 def _seed(tmp_path: Path, url: str) -> None:
     """Give the remote a main branch, as a project's remote has."""
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q")
-    (seed / "train.py").write_text("print('training')\n")
-    git(seed, "add", "train.py")
-    git(seed, "commit", "-q", "-m", "initial")
-    git(seed, "push", "-q", url, "main")
+    git(init_project(tmp_path / "seed"), "push", "-q", url, "main")
 
 
 def _free_port() -> int:
