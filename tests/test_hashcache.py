@@ -288,3 +288,27 @@ def test_record_with_blake3(repo: Repo) -> None:
     record = repo.record("-i", "a.txt", "--", "true")
     assert record["inputs"][0]["digest"] == "blake3:" + blake3.blake3(b"alpha\n").hexdigest()
     assert record["recorder"]["hash_algorithm"] == "blake3"
+
+
+def test_concurrent_records_share_the_cache_safely(repo: Repo) -> None:
+    import subprocess
+
+    from tests.helpers import GIT_PROV
+
+    for i in range(30):
+        repo.write(f"data/f{i:02}.csv", f"row,{i}\n")
+    time.sleep(hashcache.RACY_NS / 1e9 + 0.1)
+    env = {**os.environ, "PROV_DEBUG_STATS": "1"}
+    children = [subprocess.Popen([GIT_PROV, "record", "-i", "data", "--", "true"], cwd=repo.path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+    results = [(c.wait(), c.stderr.read().decode()) for c in children if c.stderr is not None]
+    assert all(code == 0 for code, _ in results), results
+    assert len(repo.run_ids()) == 6
+    cache = hashcache.cache_file(repo.path / ".git" / "prov", "sha256").read_bytes()
+    assert cache.startswith(hashcache.MAGIC)
+    after = repo.prov("record", "-i", "data", "--", "true", env={"PROV_DEBUG_STATS": "1"})
+    assert stats(after.err)["hits"] == 30
+    import json
+
+    digests = {json.loads(repo.blob(run_id))["inputs"][0]["digest"] for run_id in repo.run_ids()}
+    assert digests == {repo.newest()["inputs"][0]["digest"]}
