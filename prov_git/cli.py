@@ -55,43 +55,7 @@ def cli() -> None:
     """Record what went into a run and what came out; diff two runs."""
 
 
-class _ShortOptionsFirst(click.Command):
-    """click tries every "-x" as a long option first, and builds a "no such option" error with
-    difflib suggestions before it falls back to the short one (~1 ms of a record with -i/-o).
-    Spelling the short options long before click parses them skips that."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, _spell_long(self.params, args))
-
-
-def _spell_long(params: list[click.Parameter], args: list[str]) -> list[str]:
-    longer: dict[str, str] = {}
-    takes_value: set[str] = set()
-    for param in params:
-        if not isinstance(param, click.Option):
-            continue
-        longs = [o for o in param.opts if o.startswith("--")]
-        for opt in param.opts:
-            if longs and len(opt) == 2 and opt[0] == "-" and opt[1] != "-":
-                longer[opt] = longs[0]
-        if not param.is_flag and not param.count:
-            takes_value.update(param.opts)
-    out: list[str] = []
-    rest = iter(args)
-    for arg in rest:
-        if arg == "--" or arg == "-" or not arg.startswith("-"):  # the command starts here
-            out.append(arg)
-            out.extend(rest)
-            break
-        out.append(longer.get(arg, arg))
-        if arg in takes_value:  # its value, even one that starts with "-", is not an option
-            value = next(rest, None)
-            if value is not None:
-                out.append(value)
-    return out
-
-
-@cli.command(cls=_ShortOptionsFirst, context_settings={**CONTEXT, "allow_interspersed_args": False})
+@cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
 @click.option("-i", "--input", "inputs", multiple=True, metavar="PATH", help="Input file or directory.")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="PATH", help="Output file or directory.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (dotted keys nest).")

@@ -12,7 +12,7 @@ from tests.helpers import Repo
 
 NEVER_ON_RECORD = {
     "jsonschema", "deepdiff", "unidiff", "yaml", "subprocess", "rfc8785", "importlib.resources",
-    "tempfile", "difflib", "pkgutil", "random", "prov_git.commands.diff", "prov_git.commands.verify",
+    "tempfile", "pkgutil", "random", "prov_git.commands.diff", "prov_git.commands.verify",
     "prov_git.diff", "prov_git.verify", "concurrent.futures", "sqlite3",
 }
 
