@@ -144,6 +144,12 @@ def test_two_clones_end_with_the_union_and_the_remote_only_moves_forward(remote:
     assert a.git("rev-parse", REF) == b.git("rev-parse", REF) == git(remote.bare, "rev-parse", REF)
     assert mirrored(a) == mirrored(b) == a.run_ids()
     assert len(a.prov("log").out.splitlines()) == 6
+    # Newest first by start time across the merged histories (runs were recorded a, b, a, b, ...).
+    logged = [json.loads(line) for line in a.prov("log", "--json").out.splitlines()]
+    keys = [(r["status"]["started_at"], r["id"]) for r in logged]
+    assert keys == sorted(keys, reverse=True)
+    assert [r["params"]["clone"] for r in logged] == ["b", "a"] * 3
+    assert a.prov("show", "--json", "@~3").json()["id"] == logged[3]["id"]
     assert_only_forward(remote.bare)
     assert a.prov("sync").err.splitlines() == ["git prov: origin has no runs that are new here",
                                                "git prov: origin is up to date"]
