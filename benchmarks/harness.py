@@ -25,7 +25,7 @@ PYTHON = str(VENV / "bin" / "python")
 
 # A case is an argv (timed as a subprocess) or a callable (timed in-process; it may return its own
 # measured seconds, e.g. a time-to-first-line).
-Case = Sequence[str] | Callable[[], float | None]
+Case = Sequence[str] | Callable[[], object]
 
 
 def bench_env(**extra: str) -> dict[str, str]:
@@ -52,7 +52,8 @@ def _time_one(case: Case, cwd: str | None, env: dict[str, str] | None) -> tuple[
         c0 = time.process_time()
         own = case()
         cpu = time.process_time() - c0
-        return (own if own is not None else time.perf_counter() - t0), cpu
+        # A case may time itself (returns seconds); any other result is ignored.
+        return (own if isinstance(own, float) else time.perf_counter() - t0), cpu
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         child = subprocess.Popen(list(case), cwd=cwd, env=env, stdin=subprocess.DEVNULL,

@@ -17,6 +17,7 @@ store is timed to its first line.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import shutil
@@ -155,8 +156,7 @@ def main() -> None:
         cases[f"show <old id> @ {label}"] = ["sh", "-c", f"cd {repo} && {prov} show {old}"]
         if (harness.ROOT / "prov_git" / "commands" / "diff.py").exists():
             cases[f"diff @ {label}"] = ["sh", "-c", f"cd {repo} && {prov} diff --no-pager"]
-        cases[f"log (all), first line @ {label}"] = (
-            lambda repo=repo: first_line([prov, "log"], repo))
+        cases[f"log (all), first line @ {label}"] = functools.partial(first_line, [prov, "log"], repo)
     times = harness.alternate(cases, rounds=args.rounds, warmup=1, env=harness.bench_env())
     print(f"machine: {harness.machine()}")
     print(f"\n## Scale: {args.runs} runs against {args.small} (target 4)\n")

@@ -54,7 +54,7 @@ def fill(path: Path, count: int, tag: str = "") -> None:
     repo = open_repo(path)
     template = load_spec(repo, "@")
     saved = os.fsync, pygit2.option
-    os.fsync = lambda fd: None  # type: ignore[assignment]
+    os.fsync = lambda fd: None
     pygit2.option = lambda *args: None  # type: ignore[assignment]
     try:
         for i in range(count - 1):

@@ -122,7 +122,7 @@ def _reject_constant(name: str) -> float:
 def decode(data: bytes, *, expected_id: str | None = None, where: str = "record") -> Record:
     """Parse, validate and check the id of a stored record; CorruptRecord names what is wrong."""
     try:
-        record = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        record: Record = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
     except RecursionError:
         raise CorruptRecord(f"{where}: JSON nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:

@@ -79,7 +79,8 @@ class Repo:
     def newest(self) -> dict[str, Any]:
         result = self.prov("show", "--json", "@")
         assert result.code == 0, result.err
-        return json.loads(result.out)
+        record: dict[str, Any] = json.loads(result.out)
+        return record
 
     def run_ids(self) -> list[str]:
         """Every run id in refs/prov/runs, read with plain git."""

@@ -270,7 +270,7 @@ def test_argv_zero_is_kept() -> None:
 
 def test_tree_redacts_under_secret_keys_and_token_strings() -> None:
     token = "gh" + "p_" + body(36, 50)
-    params = {"lr": 0.1, "db": {"password": 1234, "host": "db"}, "api_keys": ["k1x", "k2y"],
+    params: dict[str, Any] = {"lr": 0.1, "db": {"password": 1234, "host": "db"}, "api_keys": ["k1x", "k2y"],
               "auth": {"user": "u", "pw": "p"}, "notes": ["see", f"tok={token}"],
               "apiKey": None, "ok": True, token: 1}
     out = R.tree(params)

@@ -61,7 +61,7 @@ def make_hasher(algorithm: str) -> Callable[[], Any]:
                 "prov.hashAlgorithm is blake3 but the blake3 package is not installed: "
                 "pip install 'git-prov[blake3]'"
             ) from None
-        return blake3  # type: ignore[no-any-return]
+        return blake3
     raise InputError(f"unknown hash algorithm {algorithm!r} (prov.hashAlgorithm): use sha256 or blake3")
 
 

@@ -97,7 +97,7 @@ def _size(n: float) -> str:
 def new_hasher(algorithm: str) -> Any:
     from prov_git.capture.files import make_hasher
 
-    factory = make_hasher(algorithm)
+    factory: Any = make_hasher(algorithm)
     if algorithm == "blake3":
         return factory(max_threads=factory.AUTO)
     return factory()

@@ -122,8 +122,15 @@ def _blob(repo: Repo, data: bytes) -> pygit2.Oid:
     return oid if oid in repo.git.odb else repo.git.create_blob(data)
 
 
+def _load_commit(repo: Repo, oid: pygit2.Oid) -> pygit2.Commit:
+    found = repo.git.get(oid)
+    if not isinstance(found, pygit2.Commit):
+        raise StoreError(f"{oid} in {REF} is not a commit; inspect it with `git log {REF}`")
+    return found
+
+
 def _commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Oid], message: str) -> pygit2.Oid:
-    floor = max((repo.git.get(p).commit_time + 1 for p in parents[:1]), default=0)
+    floor = max((_load_commit(repo, p).commit_time + 1 for p in parents[:1]), default=0)
     when = max(math.ceil(time.time()), floor)
     sig = _signature(repo, when)
     return repo.git.create_commit(None, sig, sig, message, tree, parents)
@@ -278,7 +285,7 @@ def append(
 
     def build(old: pygit2.Commit | None) -> pygit2.Oid:
         parent = old.id if old is not None else _root(repo)
-        base = repo.git.get(parent).tree
+        base = _load_commit(repo, parent).tree
         tree = _insert(repo, base, path, run_tree)
         return _commit(repo, tree, [parent, *pin_ids], message)
 
@@ -345,7 +352,7 @@ def iter_newest(repo: Repo) -> Iterator[RunRef]:
         for pid in chain_parents(commit):
             if pid not in seen:
                 seen.add(pid)
-                parent = repo.git.get(pid)
+                parent = _load_commit(repo, pid)
                 heapq.heappush(frontier, (-parent.commit_time, str(pid), parent))
     while ready:
         yield heapq.heappop(ready)[2]
