@@ -77,14 +77,6 @@ class HashCache:
     def new_entries(self) -> dict[str, Entry]:
         return self._new
 
-    def get(self, path: str, key: StatKey) -> str | None:
-        entry = self._new.get(path) or self._load().get(path)
-        # Entries are checked field by field here rather than all at load time: a bad one is a miss.
-        if (type(entry) is tuple and len(entry) == 5 and entry[:4] == key
-                and type(entry[4]) is str):
-            return entry[4]
-        return None
-
     def put(self, path: str, key: StatKey, hex_digest: str) -> None:
         self._new[path] = (*key, hex_digest)
 
@@ -168,6 +160,7 @@ class CachedDigester:
         out: list[str | None] = []
         misses: list[int] = []
         # The hot loop of a re-record (5,000 files: ~2 ms): lookups inlined, no per-file calls.
+        # Entries are checked field by field here rather than all at load time: a bad one is a miss.
         session = self._session
         stored = self.cache.entries() if self.cache is not None else {}
         fresh = self.cache.new_entries() if self.cache is not None else {}
