@@ -360,17 +360,11 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
     return Union(root.write(), sorted(added))
 
 
-def _signature(repo: Repo, when: int) -> pygit2.Signature:
-    name = repo.config("user.name") or "git prov"
-    email = repo.config("user.email") or "git-prov@localhost"
-    return pygit2.Signature(name, email, when, 0)
-
-
 def merge_commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Commit], message: str) -> pygit2.Oid:
     """A chain merge commit: dated after every parent (the chain's dates strictly increase)."""
     assert not message.startswith("prov: run "), "a merge must not look like a run commit"
     when = max(math.ceil(time.time()), *(p.commit_time + 1 for p in parents))
-    sig = _signature(repo, when)
+    sig = runs._signature(repo, when)  # the same identity as the run commits of the chain
     return repo.git.create_commit(None, sig, sig, message, tree, [p.id for p in parents])
 
 
