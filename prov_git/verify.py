@@ -218,12 +218,11 @@ def _short(entry: dict[str, Any] | None) -> str:
 
 def newest_owner(loaded: Sequence[Loaded]) -> dict[str, tuple[Loaded, dict[str, Any]]]:
     """Each recorded path -> (the newest run that recorded it, its entry); newest = (start, id)."""
-    usable = [r for r in loaded if r.record is not None]
-    usable.sort(key=lambda r: (runs.parse_time(r.record["status"]["started_at"]), r.id),  # type: ignore[index]
-                reverse=True)
+    usable = [(r, r.record) for r in loaded if r.record is not None]
+    usable.sort(key=lambda u: (runs.parse_time(u[1]["status"]["started_at"]), u[0].id), reverse=True)
     owner: dict[str, tuple[Loaded, dict[str, Any]]] = {}
-    for run in usable:
-        for entry in entries(run.record):  # type: ignore[arg-type]
+    for run, record in usable:
+        for entry in entries(record):
             owner.setdefault(entry["path"], (run, entry))
     return owner
 
