@@ -163,6 +163,14 @@ def _errors() -> Iterator[None]:
     except click.Abort:
         click.echo("git prov: aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # `git prov hooks` alone: the help is the answer
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # The contract: one line naming the problem and what to do, not click's four-line block.
+        where = exc.ctx.command_path if exc.ctx else "git prov"
+        click.echo(f"git prov: usage: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
