@@ -80,7 +80,7 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
     if data is None:
         return None, [Problem(run_id, "record", where, "missing: the run folder has no run.json")]
     try:
-        record = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        record = json.loads(data.decode("utf-8"), parse_constant=rec._reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return None, [Problem(run_id, "record", where, f"not valid JSON ({_one_line(exc)})")]
     try:
@@ -96,10 +96,6 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
     if record["id"] != run_id:
         problems.append(Problem(run_id, "id", where, f"stored under {run_id[:12]} but its id is {record['id'][:12]}"))
     return record, problems
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _one_line(exc: BaseException | str) -> str:
