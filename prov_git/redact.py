@@ -344,6 +344,8 @@ def _rx() -> _Patterns:
 
 # Names that are secret only in a NAME=VALUE pair: URL signatures (Azure SAS, AWS presigned).
 _PAIR_ONLY = frozenset({"SIG", "SIGNATURE", "X-AMZ-SIGNATURE"})
+# "Pwd" is ODBC's password key; alone as an env name it is the working directory.
+_ADO_ONLY = _PAIR_ONLY | {"PWD"}
 _CURL = frozenset({"curl", "curl.exe"})
 _CURL_USER = frozenset({"u", "user", "U", "proxy-user"})
 
@@ -418,15 +420,14 @@ class Redactor:
         return f"{m['flag']}{m['sep']}{self._mark_quoted(m['val'])}"
 
     def _inline_pair(self, m: re.Match[str]) -> str:
-        name = m["name"]
-        if not (self.name_is_secret(name) or name.upper() in _PAIR_ONLY):
-            return m[0]
-        return f"{m[0][: m.start('val') - m.start()]}{self._mark_quoted(m['val'])}"
+        return self._pair(m, m["name"], _PAIR_ONLY)
 
     def _ado_pair(self, m: re.Match[str]) -> str:
-        name = m["name"].strip()
-        # "Pwd" is ODBC's password key; alone as an env name it is the working directory.
-        if not (self.name_is_secret(name) or name.upper() in _PAIR_ONLY or name.upper() == "PWD"):
+        return self._pair(m, m["name"].strip(), _ADO_ONLY)
+
+    def _pair(self, m: re.Match[str], name: str, also_secret: frozenset[str]) -> str:
+        """A NAME=VALUE match with the value marked when the name is secret (or in also_secret)."""
+        if not (self.name_is_secret(name) or name.upper() in also_secret):
             return m[0]
         return f"{m[0][: m.start('val') - m.start()]}{self._mark_quoted(m['val'])}"
 
