@@ -9,10 +9,12 @@ import hashlib
 import itertools
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,7 @@ def test_record_fields_and_types(repo: Repo) -> None:
     assert {"platform", "python", "packages", "vars"} <= set(env)
     assert isinstance(env["packages"], dict) and all(isinstance(v, str) for v in env["packages"].values())
     assert env["vars"]["CONTRACT_PLAIN"] == "hello" and env["vars"]["HOME"] == os.environ["HOME"]
+    assert set(env["vars"]) == {*os.environ, "CONTRACT_PLAIN"}  # every variable by default
 
 
 def test_no_commit_yet_and_detached_head(empty_repo: Repo, repo: Repo) -> None:
@@ -373,6 +376,32 @@ def test_error_exit_codes_and_one_line_messages(repo: Repo, tmp_path: Path) -> N
         assert len(lines) == 1 and lines[0].startswith("git prov: "), (args, result.err)
 
 
+def on_a_terminal(repo: Repo, *args: str) -> bytes:
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([GIT_PROV, *args], cwd=repo.path, stdin=follower, stdout=follower, stderr=follower,
+                            env={**os.environ, "TERM": "xterm", "GIT_PAGER": "cat", "PAGER": "cat"})
+    proc.wait(timeout=60)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    return out
+
+
+def test_human_output_is_colored_on_a_terminal(repo: Repo) -> None:
+    repo.record("-q", "-p", "x=1", "--", "true")
+    repo.record("-q", "-p", "x=2", "--", "true")
+    for args in (["log"], ["diff"]):
+        assert b"\x1b[" in on_a_terminal(repo, *args), args
+
+
 def test_human_output_is_plain_when_piped(repo: Repo) -> None:
     repo.record("-q", "-p", "x=1", "--", "true")
     repo.record("-q", "-p", "x=2", "--", "true")
@@ -416,24 +445,56 @@ def test_verify_all_checks_each_path_against_the_newest_run_that_recorded_it(rep
     assert result.code == 1 and "model.pkl" in result.out + result.err
 
 
-def test_verify_detects_a_forged_record(repo: Repo) -> None:
+def plant(repo: Repo, path: str, data: bytes) -> None:
+    """Write one blob into refs/prov/runs with plain git, as a hand edit or a hostile peer would."""
+    blob = git(repo.path, "hash-object", "-w", "--stdin", input=data).strip()
+    env = {**os.environ, "GIT_INDEX_FILE": str(repo.path / ".git" / "contract-index")}
+    for args in (["read-tree", "refs/prov/runs"], ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"]):
+        subprocess.run(["git", *args], cwd=repo.path, env=env, check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    commit = repo.git("commit-tree", tree, "-p", "refs/prov/runs", "-m", "planted").strip()
+    repo.git("update-ref", "refs/prov/runs", commit)
+
+
+def test_an_edited_record_fails_its_id_check(repo: Repo) -> None:
     rid = repo.record("-q", "-p", "x=1", "--", "true")["id"]
     forged = repo.blob(rid).replace(b'"x": 1', b'"x": 2')
     assert forged != repo.blob(rid)
-    blob = git(repo.path, "hash-object", "-w", "--stdin", input=forged).strip()
-    path = f"runs/{rid[:2]}/{rid}/run.json"
-    repo.git("read-tree", "--index-output=" + str(repo.path / ".git" / "tmpindex"), "refs/prov/runs")
-    env = {**os.environ, "GIT_INDEX_FILE": str(repo.path / ".git" / "tmpindex")}
-    subprocess.run(["git", "update-index", "--cacheinfo", f"100644,{blob},{path}"], cwd=repo.path, env=env,
-                   check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
-    commit = repo.git("commit-tree", tree, "-p", "refs/prov/runs", "-m", "forge").strip()
-    repo.git("update-ref", "refs/prov/runs", commit)
-    assert repo.prov("verify", rid).code in (1, 128)
+    plant(repo, f"runs/{rid[:2]}/{rid}/run.json", forged)
+    result = repo.prov("verify", rid)
+    assert result.code == 1 and rid[:12] in result.out + result.err
+    assert repo.prov("verify", "--all").code == 1
     result = repo.prov("show", rid)
     assert result.code == 128
     one_line_error(result.err)
+
+
+def test_a_schema_invalid_record_is_refused_on_read_even_with_a_matching_id(repo: Repo) -> None:
+    record = repo.record("-q", "--", "true")
+    body = {k: v for k, v in record.items() if k != "id"}
+    body["status"]["exit_code"] = "zero"
+    rid = hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+    plant(repo, f"runs/{rid[:2]}/{rid}/run.json", json.dumps({**body, "id": rid}).encode())
+    result = repo.prov("show", rid)
+    assert result.code == 128 and rid[:12] in result.err
+    one_line_error(result.err)
+    assert repo.prov("verify", "--all").code == 1
+
+
+def test_pushing_the_ref_carries_pinned_commits_and_snapshots(repo: Repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("checkout", "-q", "-b", "local-only")
+    repo.write("local.py", "x = 1\n")
+    commit = repo.commit_all("never pushed")
+    repo.write("local.py", "x = 2\n")
+    snapshot = repo.record("-q", "--", "true")["git"]["snapshot"]
+    assert repo.prov("push").code == 0
+    for sha in (commit, snapshot):
+        assert git(remote, "cat-file", "-t", sha).strip() == "commit"
+    assert git(remote, "for-each-ref", "--format=%(refname)").split() == ["refs/prov/runs"]
 
 
 def test_hooks_install_pre_push_carries_the_runs(repo: Repo, tmp_path: Path) -> None:
@@ -467,8 +528,8 @@ def test_two_clones_sync_to_the_union_without_force(repo: Repo, tmp_path: Path) 
         assert result.code == 0, (command, result.err)
     assert set(clones[0].run_ids()) == set(clones[1].run_ids()) == set(Repo(remote).run_ids()) == ids
     logged = [json.loads(line) for line in clones[0].prov("log", "--json").out.splitlines()]
-    assert [(r["status"]["started_at"], r["id"]) for r in logged] == \
-        sorted(((r["status"]["started_at"], r["id"]) for r in logged), reverse=True)
+    keys = [(datetime.fromisoformat(r["status"]["started_at"].replace("Z", "+00:00")), r["id"]) for r in logged]
+    assert keys == sorted(keys, reverse=True)  # newest first: start time, then id
     # prov.remote names the default remote.
     backup = tmp_path / "backup.git"
     git(tmp_path, "init", "-q", "--bare", str(backup))

@@ -55,23 +55,37 @@ def _spawn(argv: list[str], cwd: Path) -> int:
 def run(argv: Sequence[str], cwd: Path) -> dict[str, Any]:
     """Run argv in cwd sharing our stdin/stdout/stderr; returns the record's status section."""
     started_at = now_rfc3339()
-    t0 = time.perf_counter()
-    try:
-        pid = _spawn(list(argv), cwd)
-    except FileNotFoundError:
-        raise CommandNotFound(f"{argv[0]}: command not found; nothing was recorded") from None
-    except PermissionError:
-        raise CommandNotFound(f"{argv[0]}: permission denied; nothing was recorded") from None
-    except OSError as exc:
-        raise CommandNotFound(f"{argv[0]}: cannot run ({exc.strerror}); nothing was recorded") from None
+    child: list[int] = []
+    pending: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
         # The terminal already signals the whole foreground group; this covers `kill <git-prov pid>`.
+        if not child:
+            pending.append(signum)  # arrived while the command was being started: delivered right after
+            return
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+            os.kill(child[0], signum)
 
-    previous = {s: signal.signal(s, forward) for s in FORWARDED}
+    # Handlers go in before the spawn: a fast command can print and be signalled before
+    # posix_spawnp returns, and Python's default SIGINT/SIGTERM would then abandon it unrecorded.
+    # An ignored signal stays ignored until the command runs, so it inherits SIG_IGN as before.
+    ignored = [s for s in FORWARDED if signal.getsignal(s) == signal.SIG_IGN]
+    previous = {s: signal.signal(s, forward) for s in FORWARDED if s not in ignored}
+    t0 = time.perf_counter()
     try:
+        try:
+            child.append(_spawn(list(argv), cwd))
+        except FileNotFoundError:
+            raise CommandNotFound(f"{argv[0]}: command not found; nothing was recorded") from None
+        except PermissionError:
+            raise CommandNotFound(f"{argv[0]}: permission denied; nothing was recorded") from None
+        except OSError as exc:
+            raise CommandNotFound(f"{argv[0]}: cannot run ({exc.strerror}); nothing was recorded") from None
+        pid = child[0]
+        previous.update({s: signal.signal(s, forward) for s in ignored})
+        while pending:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, pending.pop(0))
         _, wait_status, usage = os.wait4(pid, 0)
     finally:
         for s, handler in previous.items():
