@@ -77,9 +77,9 @@ def install(repo: Repo, names: tuple[str, ...] = HOOKS) -> tuple[Path, list[Acti
             _write_executable(target, text)
             actions.append(Action(name, "already installed" if same else "updated"))
             continue
-        chained = target.exists() or target.is_symlink()
+        chained = os.path.lexists(target)  # a dangling symlink is someone's hook too: keep it
         if chained:
-            if legacy.exists() or legacy.is_symlink():
+            if os.path.lexists(legacy):
                 raise ProvError(f"both {target} and {legacy} exist: move one of them away, then install again")
             os.replace(target, legacy)
         _write_executable(target, text)
@@ -97,7 +97,7 @@ def uninstall(repo: Repo, names: tuple[str, ...] = HOOKS) -> tuple[Path, list[Ac
             actions.append(Action(name, "not ours, left alone" if target.exists() else "not installed"))
             continue
         target.unlink()
-        if legacy.exists() or legacy.is_symlink():
+        if os.path.lexists(legacy):
             os.replace(legacy, target)
             actions.append(Action(name, "removed, previous hook restored"))
         else:
