@@ -103,6 +103,7 @@ def test_32_concurrent_records_give_32_runs_and_dates_strictly_increase(repo: Re
     codes = [p.wait(timeout=120) for p in procs]
     assert codes == [0] * 32, [p.stderr.read() for p in procs if p.stderr]
     assert len(repo.run_ids()) == 32
+    repo.git("fsck", "--strict")
     assert_dates_strictly_increase(repo.path)
 
 
@@ -136,9 +137,10 @@ def test_settings_live_in_git_config_under_prov(repo: Repo) -> None:
 def test_record_fields_and_types(repo: Repo) -> None:
     repo.write("data/a.csv", "1\n")
     repo.write("metrics.json", json.dumps({"acc": 0.9}))
+    (repo.path / "link").symlink_to("train.py")
     (repo.path / "sub").mkdir()
-    result = prov(repo.path / "sub", "record", "-q", "-i", "../data", "-i", "../train.py", "-o", "../out.txt",
-                  "-p", "model.depth=3", "-p", "lr=0.1", "-m", "../metrics.json", "--",
+    result = prov(repo.path / "sub", "record", "-q", "-i", "../data", "-i", "../train.py", "-i", "../link",
+                  "-o", "../out.txt", "-p", "model.depth=3", "-p", "lr=0.1", "-m", "../metrics.json", "--",
                   "sh", "-c", "echo x > ../out.txt", env={"CONTRACT_PLAIN": "hello"})
     assert result.code == 0, result.err
     r = repo.newest()
@@ -155,6 +157,7 @@ def test_record_fields_and_types(repo: Repo) -> None:
     assert HEX40.match(g["commit"]) and g["branch"] == "main" and isinstance(g["dirty"], bool)
     by_path = {f["path"]: f for f in r["inputs"] + r["outputs"]}
     assert by_path["data"]["type"] == "dir" and by_path["train.py"]["type"] == "file"
+    assert by_path["link"]["type"] == "symlink"
     assert by_path["out.txt"]["type"] == "file" and by_path["out.txt"]["size"] == 2
     assert by_path["out.txt"]["digest"] == "sha256:" + hashlib.sha256(b"x\n").hexdigest()
     assert all(re.match(r"^[a-z0-9]+:[0-9a-f]+$", f["digest"]) for f in by_path.values())
@@ -192,6 +195,11 @@ def test_env_vars_keep_secret_names_with_a_redacted_marker(repo: Repo) -> None:
         assert "REDACTED" in record["env"]["vars"][name]
         assert value not in json.dumps(record)
     assert "dbpassw0rd" not in json.dumps(record) and "db.example.com" in record["env"]["vars"]["DATABASE_URL"]
+    repo.record("-q", "--", "true", env={**secrets, "MY_API_TOKEN": "another-value"})
+    changes = diff_json(repo)["sections"]["env"]["changes"]
+    assert [(c["path"], c["kind"]) for c in changes] == [("env.vars.MY_API_TOKEN", "changed")]
+    assert "REDACTED" in changes[0]["old"] and "REDACTED" in changes[0]["new"]
+    assert "another-value" not in repo.prov("diff").out
 
 
 def test_argv_redaction(repo: Repo) -> None:
@@ -409,6 +417,9 @@ def test_human_output_is_plain_when_piped(repo: Repo) -> None:
         result = repo.prov(*args)
         assert result.code == 0 and result.out + result.err, args
         assert "\x1b" not in result.out + result.err, args
+    lines = repo.prov("diff").out.splitlines()
+    assert any(line.startswith("params") for line in lines)  # grouped by section
+    assert "params changed" in lines[-1]  # ends with the one-line summary
 
 
 def test_verify_defaults_to_newest_and_exits_1_on_problems(repo: Repo) -> None:
