@@ -217,16 +217,23 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
             raise refused(f"runs/{fan_name}", "entry outside the runs/<xx>/<id>/ layout")
         check_mode(fan, TREE_MODE, "runs")
         local_fan = _local_subtree(local_runs, fan_name)
-        if local_fan is not None and local_fan.id == fan.oid:
-            continue
-        for run in _tree(git, fan.oid, f"runs/{fan_name}"):
-            run_name = check_name(run.name, f"runs/{fan_name}")
-            if not _RUN_ID.match(run.name) or not run.name.startswith(fan.name):
-                raise refused(f"runs/{fan_name}/{run_name}", "entry outside the runs/<xx>/<id>/ layout")
-            check_mode(run, TREE_MODE, f"runs/{fan_name}")
-            mine = local_fan[run_name] if local_fan is not None and run_name in local_fan else None
-            if mine is None or mine.id != run.oid:
-                found[run_name] = run.oid
+        if local_fan is None or local_fan.id != fan.oid:
+            found.update(_incoming_in_fan(git, local_fan, fan, fan_name))
+    return found
+
+
+def _incoming_in_fan(git: pygit2.Repository, local_fan: pygit2.Tree | None, fan: Entry, fan_name: str
+                     ) -> dict[str, pygit2.Oid]:
+    """incoming_runs for one runs/<xx>/ folder that differs from the local one."""
+    found: dict[str, pygit2.Oid] = {}
+    for run in _tree(git, fan.oid, f"runs/{fan_name}"):
+        run_name = check_name(run.name, f"runs/{fan_name}")
+        if not _RUN_ID.match(run.name) or not run.name.startswith(fan.name):
+            raise refused(f"runs/{fan_name}/{run_name}", "entry outside the runs/<xx>/<id>/ layout")
+        check_mode(run, TREE_MODE, f"runs/{fan_name}")
+        mine = local_fan[run_name] if local_fan is not None and run_name in local_fan else None
+        if mine is None or mine.id != run.oid:
+            found[run_name] = run.oid
     return found
 
 
