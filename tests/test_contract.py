@@ -54,10 +54,12 @@ def diff_json(repo: Repo, *args: str) -> dict[str, Any]:
 
 
 def test_store_is_an_orphan_chain_from_an_empty_root_one_commit_per_run(repo: Repo) -> None:
-    for i in range(2):
-        repo.record("-q", "-p", f"i={i}", "--", "true")
+    ids = [repo.record("-q", "-p", f"i={i}", "--", "true")["id"] for i in range(2)]
     chain = repo.git("rev-list", "--first-parent", "refs/prov/runs").split()
     assert len(chain) == 3
+    for commit, rid in zip(chain[:2], reversed(ids), strict=True):
+        added = repo.git("diff", "--name-status", f"{commit}^1", commit).splitlines()
+        assert added == [f"A\truns/{rid[:2]}/{rid}/run.json"], added
     project = set(repo.git("rev-list", "HEAD").split())
     assert not project & set(chain)
     root = chain[-1]
@@ -82,6 +84,7 @@ def test_recorded_commit_and_snapshot_are_pinned_through_amend_and_gc(repo: Repo
     repo.write("train.py", "print('dirty')\n")
     repo.write("new.txt", "staged\n")
     repo.git("add", "new.txt")
+    repo.write("untracked.txt", "not tracked\n")
     dirty = repo.record("-q", "--", "true")["git"]
     assert clean["dirty"] is False and clean["snapshot"] is None
     assert dirty["dirty"] is True and HEX40.match(dirty["snapshot"])
@@ -89,6 +92,7 @@ def test_recorded_commit_and_snapshot_are_pinned_through_amend_and_gc(repo: Repo
     assert repo.git("rev-parse", f"{snap}^").strip() == clean["commit"]
     assert repo.git("show", f"{snap}:train.py") == "print('dirty')\n"
     assert repo.git("show", f"{snap}:new.txt") == "staged\n"
+    assert repo.git("ls-tree", "--name-only", snap).split() == ["new.txt", "train.py"]
     repo.git("commit", "-q", "--amend", "-am", "rewritten")
     repo.git("reflog", "expire", "--expire=now", "--all")
     repo.git("gc", "-q", "--prune=now")
