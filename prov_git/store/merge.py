@@ -50,7 +50,7 @@ def refused(where: str, problem: str) -> RefusedData:
     return RefusedData(f"{where}: {problem}")
 
 
-def tampering(run_ids: list[str], remote: str = "the remote") -> RunConflict:
+def tampering(run_ids: list[str], remote: str) -> RunConflict:
     shown_ids = ", ".join(r[:12] for r in run_ids[:3]) + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else "")
     return RunConflict(f"run {shown_ids} differs between here and {remote} although run ids are content hashes "
                        "(tampering or corruption)", run_ids)
@@ -331,8 +331,10 @@ def _fans(tree: pygit2.Tree | None) -> Iterator[tuple[str, pygit2.Tree]]:
             yield name, entry
 
 
-def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree) -> Union:
-    """The local tree plus every run folder of the (checked) remote tree; refuses a changed run."""
+def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree, label: str = "the remote"
+          ) -> Union:
+    """The local tree plus every run folder of the (checked) remote tree; refuses a changed run
+    (label names the remote in that refusal)."""
     remote_runs = _local_subtree(remote, "runs")
     if local is None:
         return Union(remote.id, sorted(run for _, fan in _fans(remote_runs) for run, _ in _entries(fan)))
@@ -361,7 +363,7 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
         if grew:
             runs_builder.insert(fan_name, builder.write(), runs.TREE)
     if conflicts:
-        raise tampering(sorted(conflicts))
+        raise tampering(sorted(conflicts), label)
     root = git.TreeBuilder(local)
     root.insert("runs", runs_builder.write(), runs.TREE)
     return Union(root.write(), sorted(added))
@@ -386,7 +388,7 @@ def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merge
     outcome: dict[str, list[str]] = {}
 
     def build(old: pygit2.Commit | None) -> pygit2.Oid:
-        result = union(repo.git, old.tree if old is not None else None, remote_tip.tree)
+        result = union(repo.git, old.tree if old is not None else None, remote_tip.tree, label)
         outcome["added"] = result.added
         if old is None:
             return remote_tip.id

@@ -264,8 +264,7 @@ def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid) -> FetchResult:
         merged = merge.merge_into_local(repo, remote_tip, remote.label)
     except RunConflict as exc:
         theirs, first = remote.tracking or str(tip), exc.run_ids[0]
-        conflict = merge.tampering(exc.run_ids, remote.label)
-        raise RunConflict(f"{conflict}; kept the local runs and merged nothing; compare with "
+        raise RunConflict(f"{exc}; kept the local runs and merged nothing; compare with "
                           f"`git diff {runs.REF} {theirs} -- {runs.run_dir(first)}`", exc.run_ids) from None
     if repo.workdir is not None and merged.added:
         _mirror(repo, repo.git.get(merged.tip), merged.added)
