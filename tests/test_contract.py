@@ -360,6 +360,15 @@ def test_diff_code_counts_lines_between_commits_and_snapshots(repo: Repo) -> Non
     assert patch.code == 0 and "+print('edited')" in patch.out and "-print('more')" in patch.out
 
 
+def test_diff_status_names_a_changed_exit_status(repo: Repo) -> None:
+    for code in ("0", "3"):
+        (repo.path / ".git" / "code").write_text(code)  # read by the command, invisible to every section
+        repo.prov("record", "-q", "--", "sh", "-c", "exit $(cat .git/code)")
+    d = diff_json(repo)
+    assert d["identical"] is False
+    assert [name for name in SECTIONS if d["sections"][name]["changed"]] == ["status"]
+
+
 def test_diff_exit_code(repo: Repo) -> None:
     repo.record("-q", "-p", "x=1", "--", "true")
     repo.record("-q", "-p", "x=2", "--", "true")
@@ -542,6 +551,10 @@ def test_two_clones_sync_to_the_union_without_force(repo: Repo, tmp_path: Path) 
         result = clone.prov(command)
         assert result.code == 0, (command, result.err)
     assert set(clones[0].run_ids()) == set(clones[1].run_ids()) == set(Repo(remote).run_ids()) == ids
+    for clone in clones:  # the mirror follows merged runs too
+        assert (clone.path / ".prov" / ".gitignore").exists()
+        assert {p.name for p in (clone.path / ".prov" / "runs").iterdir()} == ids
+        assert ".prov" not in clone.git("status", "--porcelain")
     logged = [json.loads(line) for line in clones[0].prov("log", "--json").out.splitlines()]
     keys = [(datetime.fromisoformat(r["status"]["started_at"].replace("Z", "+00:00")), r["id"]) for r in logged]
     assert keys == sorted(keys, reverse=True)  # newest first: start time, then id
