@@ -151,13 +151,13 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
     for name, blob in files.items():
         if _MANIFEST.match(name):
             check_json_depth(blob, f"{folder}/{name}")
-    from prov_git.verify import check_manifests
+    from prov_git.verify import check_manifests, entries
 
     problems = check_manifests(run_id, record, files)
     if problems:
         path = problems[0].path
         raise refused(path if path.startswith(runs.REF) else f"{folder} ({path})", problems[0].message)
-    referenced = {e.get("manifest") for e in record["inputs"] + record["outputs"]}
+    referenced = {e.get("manifest") for e in entries(record)}
     for name in files:
         if _MANIFEST.match(name) and name not in referenced:
             raise refused(f"{folder}/{name}", "manifest that the record does not refer to")
