@@ -59,7 +59,9 @@ class RemoteError(ProvError):
 
 
 class CommandNotFound(ProvError):
-    """The command to record could not be started."""
+    """The command to record could not be started: 127, as a shell says for a command not found."""
+
+    exit_code = 127
 
 
 class MissingCommit(ProvError):

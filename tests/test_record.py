@@ -351,3 +351,10 @@ def test_mirror_rebuilds_a_deleted_mirror_and_sweeps_abandoned_temp_files(repo: 
     assert result.code == 0 and "1 written" in result.err
     assert (folder / "run.json").read_bytes() == repo.blob(record["id"])
     assert not old_tmp.exists() and young_tmp.exists()
+
+
+def test_a_command_that_cannot_start_exits_127_and_records_nothing(repo: Repo) -> None:
+    result = repo.prov("record", "--", "no-such-command-anywhere")
+    assert result.code == 127
+    assert result.err == "git prov: error: no-such-command-anywhere: command not found; nothing was recorded\n"
+    assert repo.run_ids() == []
