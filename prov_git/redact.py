@@ -73,15 +73,13 @@ def load_key(state_dir: Path) -> bytes:
 
 
 def _create_key(state_dir: Path, path: Path) -> None:
+    import tempfile  # only on the first record in a repository
+
     state_dir.mkdir(parents=True, exist_ok=True)
     # mkstemp creates the file 0600, so the key is never readable by others, not even briefly.
-    fd, tmp = _mkstemp(state_dir)
+    fd, tmp = tempfile.mkstemp(prefix=".redact.key.", dir=state_dir)
     try:
-        try:
-            os.write(fd, os.urandom(KEY_BYTES))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_key(fd)
         try:
             # link() fails if the name exists: the first writer wins, a loser re-reads its key.
             # (os.replace would let the last writer win and two runs could see two keys.)
@@ -100,17 +98,16 @@ def _create_key_without_links(path: Path) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return
+    _write_key(fd)
+
+
+def _write_key(fd: int) -> None:
+    """A fresh random key into fd, on disk before anyone can rely on it; closes fd."""
     try:
         os.write(fd, os.urandom(KEY_BYTES))
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _mkstemp(folder: Path) -> tuple[int, str]:
-    import tempfile  # only on the first record in a repository
-
-    return tempfile.mkstemp(prefix=".redact.key.", dir=folder)
 
 
 def marker(key: bytes, value: str) -> str:
