@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from prov_git.capture.files import make_hasher
 from prov_git.errors import InputError
 
 CHUNK = 1 << 20
@@ -95,8 +96,6 @@ def _size(n: float) -> str:
 
 
 def new_hasher(algorithm: str) -> Any:
-    from prov_git.capture.files import make_hasher
-
     factory: Any = make_hasher(algorithm)
     if algorithm == "blake3":
         return factory(max_threads=factory.AUTO)
