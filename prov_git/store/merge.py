@@ -189,7 +189,7 @@ def _tree(git: pygit2.Repository, oid: pygit2.Oid, where: str) -> list[Entry]:
     return parse_tree(_read(git, oid, pygit2.enums.ObjectType.TREE, where), where, len(oid.raw))
 
 
-def _local_subtree(tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
+def _subtree(tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
     if tree is None or name not in tree:
         return None
     sub = tree[name]
@@ -208,7 +208,7 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
             raise refused(shown(entry.name), "entry outside the runs/<xx>/<id>/ layout")
         check_mode(entry, TREE_MODE, "")
     runs_entry = next(iter(top), None)
-    local_runs = _local_subtree(local, "runs")
+    local_runs = _subtree(local, "runs")
     if runs_entry is None or (local_runs is not None and local_runs.id == runs_entry.oid):
         return found
     for fan in _tree(git, runs_entry.oid, "runs"):
@@ -216,7 +216,7 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
         if not _FAN.match(fan.name):
             raise refused(f"runs/{fan_name}", "entry outside the runs/<xx>/<id>/ layout")
         check_mode(fan, TREE_MODE, "runs")
-        local_fan = _local_subtree(local_runs, fan_name)
+        local_fan = _subtree(local_runs, fan_name)
         if local_fan is None or local_fan.id != fan.oid:
             found.update(_incoming_in_fan(git, local_fan, fan, fan_name))
     return found
@@ -335,17 +335,17 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
           ) -> Union:
     """The local tree plus every run folder of the (checked) remote tree; refuses a changed run
     (label names the remote in that refusal)."""
-    remote_runs = _local_subtree(remote, "runs")
+    remote_runs = _subtree(remote, "runs")
     if local is None:
         return Union(remote.id, sorted(run for _, fan in _fans(remote_runs) for run, _ in _entries(fan)))
-    local_runs = _local_subtree(local, "runs")
+    local_runs = _subtree(local, "runs")
     if remote_runs is None or (local_runs is not None and local_runs.id == remote_runs.id):
         return Union(local.id, [])
     added: list[str] = []
     conflicts: list[str] = []
     runs_builder = git.TreeBuilder(local_runs) if local_runs is not None else git.TreeBuilder()
     for fan_name, fan in _fans(remote_runs):
-        mine = _local_subtree(local_runs, fan_name)
+        mine = _subtree(local_runs, fan_name)
         if mine is None:
             runs_builder.insert(fan_name, fan.id, runs.TREE)
             added.extend(run for run, _ in _entries(fan))
