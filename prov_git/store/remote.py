@@ -276,7 +276,7 @@ def _mirror(repo: Repo, head: pygit2.Commit, run_ids: list[str]) -> None:
     the disk, not the CPU: 1,000 runs take ~3 s one by one and a fraction of that in parallel)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    mirror.ensure_gitignore(repo)
+    mirror.ensure_gitignore(repo)  # write_run does too; once here, so the writers never race to create it
     payloads = [(run_id, runs.run_files(repo, run_id, head)) for run_id in run_ids]
     with ThreadPoolExecutor(max_workers=MIRROR_WRITERS) as pool:
         list(pool.map(lambda item: mirror.write_run(repo, *item), payloads))
