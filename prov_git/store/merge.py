@@ -346,27 +346,35 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
     runs_builder = git.TreeBuilder(local_runs) if local_runs is not None else git.TreeBuilder()
     for fan_name, fan in _fans(remote_runs):
         mine = _subtree(local_runs, fan_name)
-        if mine is None:
-            runs_builder.insert(fan_name, fan.id, runs.TREE)
-            added.extend(run for run, _ in _entries(fan))
+        if mine is not None and mine.id == fan.id:
             continue
-        if mine.id == fan.id:
-            continue
-        builder, grew = git.TreeBuilder(mine), False
-        for run, entry in _entries(fan):
-            if run not in mine:
-                builder.insert(run, entry.id, runs.TREE)
-                added.append(run)
-                grew = True
-            elif mine[run].id != entry.id:
-                conflicts.append(run)
-        if grew:
-            runs_builder.insert(fan_name, builder.write(), runs.TREE)
+        tree, new, changed = _union_fan(git, mine, fan)
+        runs_builder.insert(fan_name, tree, runs.TREE)  # mine again when nothing is new: no change
+        added += new
+        conflicts += changed
     if conflicts:
         raise tampering(sorted(conflicts), label)
     root = git.TreeBuilder(local)
     root.insert("runs", runs_builder.write(), runs.TREE)
     return Union(root.write(), sorted(added))
+
+
+def _union_fan(git: pygit2.Repository, mine: pygit2.Tree | None, theirs: pygit2.Tree
+               ) -> tuple[pygit2.Oid, list[str], list[str]]:
+    """One runs/<xx>/ folder of both sides: (merged tree, runs only theirs holds, runs both hold that differ)."""
+    if mine is None:
+        return theirs.id, [run for run, _ in _entries(theirs)], []
+    builder = git.TreeBuilder(mine)
+    added: list[str] = []
+    conflicts: list[str] = []
+    for run, entry in _entries(theirs):
+        if run not in mine:
+            builder.insert(run, entry.id, runs.TREE)
+            added.append(run)
+        elif mine[run].id != entry.id:
+            conflicts.append(run)
+    # Nothing new (mine only holds more, or a conflict): keep mine without writing it again.
+    return (builder.write() if added else mine.id), added, conflicts
 
 
 def merge_commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Commit], message: str) -> pygit2.Oid:
