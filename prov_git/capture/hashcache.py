@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from prov_git.capture.hashing import Progress, StatKey, hash_many, stat_key
+from prov_git.fsutil import atomic_write
 
 MAGIC = b"git-prov hash cache 1\n"
 RACY_NS = 2_000_000_000  # covers 1 s and 2 s (FAT) timestamp granularity, and coarse kernel clocks
@@ -126,18 +127,8 @@ def _read(file: Path) -> tuple[dict[str, Any], StatKey | None, bool]:
 
 def _write(file: Path, entries: dict[str, Any]) -> None:
     payload = marshal.dumps(entries)
-    data = MAGIC + hashlib.sha256(payload).digest() + payload
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, file)  # no fsync: a torn file after a crash fails its checksum and is rebuilt
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    # No fsync: a torn file after a crash fails its checksum and is rebuilt.
+    atomic_write(file, MAGIC + hashlib.sha256(payload).digest() + payload, durable=False, mode=0o600)
 
 
 class CachedDigester:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from pathlib import Path
 
+from prov_git.fsutil import atomic_write
 from prov_git.store import runs
 from prov_git.store.repo import Repo
 
@@ -16,24 +16,6 @@ GITIGNORE = "# git prov mirror: a view of refs/prov/runs, never committed\n*\n"
 
 def root(repo: Repo) -> Path:
     return repo.require_workdir() / MIRROR_DIR
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of it (temp file + fsync + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Own unique name rather than tempfile.mkstemp: tempfile's import costs ~1 ms of every record.
-    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def ensure_gitignore(repo: Repo) -> None:
