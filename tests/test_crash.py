@@ -147,7 +147,14 @@ NAIVE = textwrap.dedent("""
     git("update-index", "--add", "--cacheinfo", f"100644,{blob},runs/{run_id[:2]}/{run_id}/run.json", env=env)
     tree = git("write-tree", env=env)
     commit = git("commit-tree", tree, "-p", tip, "-m", f"prov: run {run_id}")
-    git("update-ref", "refs/prov/runs", commit)
+    # No old value is checked; a held lock (another writer this instant) is simply waited out.
+    for _ in range(500):
+        if subprocess.run(["git", "update-ref", "refs/prov/runs", commit], cwd=repo,
+                          capture_output=True).returncode == 0:
+            break
+        time.sleep(0.005)
+    else:
+        sys.exit("could not take the ref lock")
 """)
 
 
