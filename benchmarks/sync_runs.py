@@ -4,7 +4,7 @@
 
 With BASE, both clones first share BASE runs (synced, not timed). Then clone A gets N real records
 (one template record from `git prov record`, varied by a param, each stored with
-prov_git.recorder.store_record as `record` does, fsync off while building); then it runs `git prov sync` (pushes
+prov_git.app.record.store_record as `record` does, fsync off while building); then it runs `git prov sync` (pushes
 them), and clone B, which recorded one run of its own, runs `git prov sync` (fetches, checks and
 merges all N, writes the mirror, pushes the merge). Prints wall times of the two syncs; with
 PROFILE=1, clone B's sync runs in-process under cProfile.
@@ -45,8 +45,8 @@ def fill(path: Path, count: int, tag: str = "") -> None:
     """
     import pygit2
 
+    from prov_git.app.record import store_record
     from prov_git.record import compute_id
-    from prov_git.recorder import store_record
     from prov_git.store.repo import open_repo
     from prov_git.store.resolve import load_spec
 

@@ -39,7 +39,7 @@ class CorruptRecord(ProvError):
 
 
 class InvalidRecord(CorruptRecord):
-    """A record fails schema validation (raised by prov_git.schema)."""
+    """A record fails schema validation (raised by prov_git.record.schema)."""
 
 
 class InputError(ProvError):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from prov_git.app.verify import verify_all
 from prov_git.store.repo import open_repo
-from prov_git.verify import verify_all
 from tests.helpers import GIT_PROV, Repo, git
 
 KILLS = 27

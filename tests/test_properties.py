@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from prov_git import record as rec
 from prov_git.errors import CorruptRecord
+from prov_git.record.schema import validate_strict
 from prov_git.redact import Redactor
-from prov_git.schema import validate_strict
 from prov_git.store import merge
 
 # PROV_EXAMPLES=2000 for a long hunt; the default keeps the suite quick.

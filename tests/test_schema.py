@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prov_git import schema
 from prov_git.errors import InvalidRecord
-from prov_git.record import assemble
+from prov_git.record import assemble, schema
 from prov_git.resources import read_text
 
 SCHEMA = json.loads(read_text("schemas", "run.schema.json"))

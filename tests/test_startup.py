@@ -13,7 +13,7 @@ from tests.helpers import Repo
 NEVER_ON_RECORD = {
     "jsonschema", "deepdiff", "unidiff", "yaml", "subprocess", "rfc8785", "importlib.resources",
     "tempfile", "pkgutil", "random", "prov_git.commands.diff", "prov_git.commands.verify",
-    "prov_git.diff", "prov_git.verify", "concurrent.futures", "sqlite3",
+    "prov_git.diff", "prov_git.app.verify", "concurrent.futures", "sqlite3",
 }
 
 
@@ -28,7 +28,7 @@ def test_record_imports_nothing_it_does_not_need(repo: Repo) -> None:
     repo.write("in.txt", "x\n")
     repo.record("--", "true")  # the first record in a repository also creates its redaction key
     modules = imported_by(repo, "record", "-q", "-i", "in.txt", "-o", "out.txt", "--", "cp", "in.txt", "out.txt")
-    assert "prov_git.recorder" in modules
+    assert "prov_git.app.record" in modules
     assert not modules & NEVER_ON_RECORD, modules & NEVER_ON_RECORD
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 from collections.abc import Callable
@@ -11,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from prov_git.errors import InputError
+from prov_git.record.digest import hash_bytes
+from prov_git.record.manifest import encode_manifest
 
 Entry = dict[str, Any]
 CHUNK = 1 << 20
-ALGORITHMS = ("sha256", "blake3")
 
 
 def repo_relative(workdir: Path, cwd: Path, user_path: str) -> str:
@@ -50,32 +49,11 @@ def _check_utf8(shown: str, name: str) -> None:
         ) from None
 
 
-def make_hasher(algorithm: str) -> Callable[[], Any]:
-    if algorithm == "sha256":
-        return hashlib.sha256
-    if algorithm == "blake3":
-        try:
-            from blake3 import blake3
-        except ImportError:
-            raise InputError(
-                "prov.hashAlgorithm is blake3 but the blake3 package is not installed: "
-                "pip install 'git-prov[blake3]'"
-            ) from None
-        return blake3
-    raise InputError(f"unknown hash algorithm {algorithm!r} (prov.hashAlgorithm): use sha256 or blake3")
-
-
 def hash_file(path: str, algorithm: str) -> str:
     """'<algorithm>:<hex>' of a regular file's content (pipelined or multithreaded when large)."""
     from prov_git.capture.hashing import hash_path
 
     return hash_path(path, algorithm)[0]
-
-
-def hash_bytes(data: bytes, algorithm: str) -> str:
-    hasher = make_hasher(algorithm)()
-    hasher.update(data)
-    return f"{algorithm}:{hasher.hexdigest()}"
 
 
 Digester = Callable[[str, os.stat_result], str]
@@ -192,16 +170,3 @@ def _describe_dir(
     entry = {"path": rel, "type": "dir", "size": sum(f["size"] for f in files),
              "digest": digest, "files": len(files), "manifest": name}
     return entry, {name: manifest}
-
-
-def encode_manifest(rel: str, files: list[Entry]) -> bytes:
-    body = {"path": rel, "files": files}
-    return (json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
-def decode_manifest(data: bytes) -> list[Entry]:
-    body = json.loads(data)
-    files = body["files"]
-    if not isinstance(files, list):
-        raise ValueError("manifest files is not a list")
-    return files

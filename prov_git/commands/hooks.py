@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from prov_git.cli import CONTEXT, cli, repo_here
+from prov_git.commands._options import CONTEXT, say
 
 
-@cli.group(context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT)
 def hooks() -> None:
     """Install or remove the hooks that share runs on push and pull.
 
@@ -16,20 +16,24 @@ def hooks() -> None:
 
 
 @hooks.command(context_settings=CONTEXT)
-def install() -> None:
+def install() -> int:
     """Install the hooks (idempotent; an existing hook is kept and run first)."""
-    from prov_git import hooks_install
+    from prov_git.app import hooks as hooks_install
+    from prov_git.app.repository import open_here
 
-    folder, actions = hooks_install.install(repo_here())
+    folder, actions = hooks_install.install(open_here())
     for action in actions:
-        click.echo(f"git prov: {action.line(folder)}", err=True)
+        say(action.line(folder))
+    return 0
 
 
 @hooks.command(context_settings=CONTEXT)
-def uninstall() -> None:
+def uninstall() -> int:
     """Remove the hooks and put back the ones they kept."""
-    from prov_git import hooks_install
+    from prov_git.app import hooks as hooks_install
+    from prov_git.app.repository import open_here
 
-    folder, actions = hooks_install.uninstall(repo_here())
+    folder, actions = hooks_install.uninstall(open_here())
     for action in actions:
-        click.echo(f"git prov: {action.line(folder)}", err=True)
+        say(action.line(folder))
+    return 0

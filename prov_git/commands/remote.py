@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from prov_git.cli import CONTEXT, cli, repo_here
+from prov_git.commands._options import CONTEXT, say
 
 _REMOTE_HELP = "Default: prov.remote, else the current branch's upstream remote, else origin."
 
@@ -22,7 +22,7 @@ def _runs(n: int) -> str:
 
 def _say(quiet: bool, message: str) -> None:
     if not quiet:
-        click.echo(f"git prov: {message}", err=True)
+        say(message)
 
 
 def _fetched(result: Any) -> str:
@@ -43,30 +43,36 @@ def _pushed(result: Any) -> str:
     return f"pushed refs/prov/runs to {result.remote.label}{merged}"
 
 
-@cli.command(context_settings=CONTEXT, help=f"Fetch and merge the runs of REMOTE. {_REMOTE_HELP}")
+@click.command(context_settings=CONTEXT, help=f"Fetch and merge the runs of REMOTE. {_REMOTE_HELP}")
 @click.argument("remote", required=False)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors still print).")
-def fetch(remote: str | None, quiet: bool) -> None:
-    from prov_git.store import remote as remote_store
+def fetch(remote: str | None, quiet: bool) -> int:
+    from prov_git.app import remote as remote_store
+    from prov_git.app.repository import open_here
 
-    _say(quiet, _fetched(remote_store.fetch(repo_here(), remote, progress=_progress(quiet))))
+    _say(quiet, _fetched(remote_store.fetch(open_here(), remote, progress=_progress(quiet))))
+    return 0
 
 
-@cli.command(context_settings=CONTEXT, help=f"Push the runs to REMOTE, merging first if it moved. {_REMOTE_HELP}")
+@click.command(context_settings=CONTEXT, help=f"Push the runs to REMOTE, merging first if it moved. {_REMOTE_HELP}")
 @click.argument("remote", required=False)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors still print).")
-def push(remote: str | None, quiet: bool) -> None:
-    from prov_git.store import remote as remote_store
+def push(remote: str | None, quiet: bool) -> int:
+    from prov_git.app import remote as remote_store
+    from prov_git.app.repository import open_here
 
-    _say(quiet, _pushed(remote_store.push(repo_here(), remote, progress=_progress(quiet))))
+    _say(quiet, _pushed(remote_store.push(open_here(), remote, progress=_progress(quiet))))
+    return 0
 
 
-@cli.command(context_settings=CONTEXT, help=f"Fetch, merge and push the runs. {_REMOTE_HELP}")
+@click.command(context_settings=CONTEXT, help=f"Fetch, merge and push the runs. {_REMOTE_HELP}")
 @click.argument("remote", required=False)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors still print).")
-def sync(remote: str | None, quiet: bool) -> None:
-    from prov_git.store import remote as remote_store
+def sync(remote: str | None, quiet: bool) -> int:
+    from prov_git.app import remote as remote_store
+    from prov_git.app.repository import open_here
 
-    fetched, pushed = remote_store.sync(repo_here(), remote, progress=_progress(quiet))
+    fetched, pushed = remote_store.sync(open_here(), remote, progress=_progress(quiet))
     _say(quiet, _fetched(fetched))
     _say(quiet, _pushed(pushed))
+    return 0

@@ -151,7 +151,7 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
     for name, blob in files.items():
         if _MANIFEST.match(name):
             check_json_depth(blob, f"{folder}/{name}")
-    from prov_git.verify import check_manifests, entries
+    from prov_git.record.manifest import check_manifests, entries
 
     problems = check_manifests(run_id, record, files)
     if problems:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +27,10 @@ import pygit2
 from prov_git import record as rec
 from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
-from prov_git.schema import validate_strict
+from prov_git.record.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
+from prov_git.record.schema import validate_strict
 from prov_git.store import mirror, runs
 from prov_git.store.repo import Repo
-
-
-@dataclass(frozen=True)
-class Problem:
-    run: str
-    kind: str  # record, schema, id, manifest, pin, mirror, changed, vanished, added, type, unreadable
-    path: str
-    message: str
-
-    def line(self) -> str:
-        return f"run {self.run[:12]}: {self.path}: {self.message}"
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 @dataclass
@@ -80,7 +67,7 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
     if data is None:
         return None, [Problem(run_id, "record", where, "missing: the run folder has no run.json")]
     try:
-        record = json.loads(data.decode("utf-8"), parse_constant=rec._reject_constant)
+        record = json.loads(data.decode("utf-8"), parse_constant=rec.reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return None, [Problem(run_id, "record", where, f"not valid JSON ({_one_line(exc)})")]
     try:
@@ -100,54 +87,6 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
 
 def _one_line(exc: BaseException | str) -> str:
     return " ".join(str(exc).split())
-
-
-def entries(record: rec.Record) -> Iterator[dict[str, Any]]:
-    yield from record["inputs"]
-    yield from record["outputs"]
-
-
-def algorithm_of(record: rec.Record) -> str:
-    return str(record["recorder"].get("hash_algorithm") or "sha256")
-
-
-def check_manifests(run_id: str, record: rec.Record, stored: dict[str, bytes]) -> list[Problem]:
-    """Each directory entry's manifest is stored beside the record and matches the entry."""
-    problems = []
-    algorithm = algorithm_of(record)
-    for entry in entries(record):
-        if entry["type"] != "dir":
-            continue
-        name = entry.get("manifest")
-        where = f"{runs.REF}:{runs.run_dir(run_id)}/{name}"
-        data = stored.get(name) if name else None
-        if data is None:
-            problems.append(Problem(run_id, "manifest", entry["path"],
-                                    f"directory manifest {name or '(unnamed)'} is not stored with the run"))
-            continue
-        try:
-            digest = files.hash_bytes(data, algorithm)
-        except InputError as exc:
-            problems.append(Problem(run_id, "manifest", where, _one_line(exc)))
-            continue
-        if digest != entry["digest"]:
-            problems.append(Problem(run_id, "manifest", where,
-                                    f"hashes to {digest}, the record says {entry['digest']}"))
-            continue
-        listed = _manifest_files(data)
-        if listed is None or ("files" in entry and len(listed) != entry["files"]):
-            problems.append(Problem(run_id, "manifest", where, "does not list the files the record counts"))
-    return problems
-
-
-def _manifest_files(data: bytes) -> list[dict[str, Any]] | None:
-    try:
-        listed = files.decode_manifest(data)
-    except (ValueError, KeyError, TypeError):
-        return None
-    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in listed):
-        return None
-    return listed
 
 
 def compare_mirror(run_id: str, stored: dict[str, bytes], mirrored: dict[str, bytes] | None) -> list[Problem]:
@@ -336,8 +275,8 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
         return [Problem(run.id, "unreadable", entry["path"], _one_line(exc))]
     recorded_files = now_files = None
     if entry["type"] == "dir" and now["type"] == "dir" and now["digest"] != entry["digest"]:
-        recorded_files = _manifest_files(run.files.get(entry.get("manifest") or "", b""))
-        now_files = _manifest_files(side.get(now.get("manifest") or "", b""))
+        recorded_files = manifest_files(run.files.get(entry.get("manifest") or "", b""))
+        now_files = manifest_files(side.get(now.get("manifest") or "", b""))
     return compare_entry(run.id, entry, recorded_files, now, now_files)
 
 
@@ -377,3 +316,10 @@ def _report(repo: Repo, loaded: Sequence[Loaded], head: pygit2.Commit | None, re
             report.paths += 1
             report.problems += check_on_disk(repo.workdir, run, entry)
     return report
+
+
+def verify_specs(repo: Repo, specs: Sequence[str]) -> Report:
+    """verify_runs for run references (@, prefixes, ids)."""
+    from prov_git.store.resolve import resolve
+
+    return verify_runs(repo, [resolve(repo, spec) for spec in specs])

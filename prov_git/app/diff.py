@@ -18,7 +18,7 @@ from prov_git.store.repo import Repo
 
 
 def _decode(data: bytes) -> list[dict[str, Any]]:
-    from prov_git.capture.files import decode_manifest
+    from prov_git.record.manifest import decode_manifest
 
     return decode_manifest(data)
 
@@ -45,7 +45,7 @@ def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
 
 def present_side(repo: Repo, base: Record) -> Side:
     """The state a rerun of base would see now: HEAD + dirty files, its paths' hashes, this environment."""
-    from prov_git import recorder
+    from prov_git.app import record as recorder
     from prov_git.capture import files, hashcache
     from prov_git.store.snapshot import head_state
 
@@ -100,3 +100,13 @@ def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
     noise = noise_from_config(repo.config_all("prov.diff.ignore"))
     sections = compare(a, b, diff, problem, noise, only)
     return Comparison(a=a, b=b, sections=sections, warnings=warnings, patch=diff.patch if diff else "")
+
+
+def pager_command(repo: Repo) -> str:
+    """git's choice of pager: GIT_PAGER, core.pager, PAGER, then less."""
+    import os
+
+    for candidate in (os.environ.get("GIT_PAGER"), repo.config("core.pager"), os.environ.get("PAGER")):
+        if candidate is not None:
+            return candidate.strip()
+    return "less"

@@ -9,7 +9,7 @@ from typing import Any
 
 from prov_git import __version__
 from prov_git.errors import CorruptRecord
-from prov_git.schema import validate
+from prov_git.record.schema import validate
 
 Record = dict[str, Any]
 SCHEMA_VERSION = 1
@@ -115,14 +115,14 @@ def encode(record: Record) -> bytes:
     return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def _reject_constant(name: str) -> float:
+def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
 def decode(data: bytes, *, expected_id: str | None = None, where: str = "record") -> Record:
     """Parse, validate and check the id of a stored record; CorruptRecord names what is wrong."""
     try:
-        record: Record = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        record: Record = json.loads(data.decode("utf-8"), parse_constant=reject_constant)
     except RecursionError:
         raise CorruptRecord(f"{where}: JSON nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:

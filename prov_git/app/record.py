@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, UsageError
+from prov_git.record.digest import make_hasher
 from prov_git.redact import Redactor, load_key
 from prov_git.store import mirror, runs, snapshot
 from prov_git.store.repo import Repo
@@ -42,10 +43,6 @@ class RecordResult:
         self.record = record
         self.exit_status = exit_status
         self.warnings = warnings
-
-
-def warn(message: str) -> None:
-    print(f"git prov: warning: {message}", file=sys.stderr)
 
 
 def redactor(repo: Repo, key: bytes | None = None) -> Redactor:
@@ -120,7 +117,8 @@ def _describe_all(
     return entries, side
 
 
-def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
+def record_run(repo: Repo, request: RecordRequest, cwd: Path,
+               notify: Callable[[str], None] | None = None) -> RecordResult:
     """Validate everything that can fail before the command runs, run it, then store the record."""
     workdir = repo.require_workdir()
     if request.execute and not request.argv:
@@ -130,7 +128,7 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
         raise UsageError(f"--name is {len(request.name)} characters long; at most {NAME_MAX} fit a record")
     cwd = Path(os.path.realpath(cwd))
     algorithm = hash_algorithm(repo)
-    files.make_hasher(algorithm)
+    make_hasher(algorithm)
     input_paths = _paths(workdir, cwd, request.inputs)
     output_paths = _paths(workdir, cwd, request.outputs)
     redact = redactor(repo)
@@ -172,15 +170,16 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path) -> RecordResult:
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
         hash_algorithm=algorithm,
     )
-    store_record(repo, record, side)
+    store_record(repo, record, side, notify)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings)
 
 
-def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes]) -> None:
+def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
+                 notify: Callable[[str], None] | None = None) -> None:
     """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends."""
     run_id = record["id"]
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
-    runs.append(repo, run_id, payload, pins, record["status"]["started_at"], notify=warn)
+    runs.append(repo, run_id, payload, pins, record["status"]["started_at"], notify=notify)
     mirror.write_run(repo, run_id, payload)
 

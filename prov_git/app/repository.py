@@ -1,0 +1,9 @@
+"""The repository a command works in, found the way git finds it."""
+
+from __future__ import annotations
+
+from prov_git.store.repo import Repo, open_repo
+
+
+def open_here() -> Repo:
+    return open_repo(".")

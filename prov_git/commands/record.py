@@ -1,0 +1,52 @@
+"""`git prov record [OPTIONS] -- CMD [ARG]...`: run a command and record it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from prov_git.commands._options import CONTEXT, say, warn
+
+
+class Finished(int):
+    """An exit status after which the process may skip the interpreter's teardown: the run is
+    stored, every file closed and every thread joined (see cli.main)."""
+
+
+@click.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
+@click.option("-i", "--input", "inputs", multiple=True, metavar="PATH", help="Input file or directory.")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="PATH", help="Output file or directory.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (dotted keys nest).")
+@click.option("--params-file", multiple=True, metavar="FILE", help="JSON, YAML or TOML parameters.")
+@click.option("-m", "--metrics", "metrics", multiple=True, metavar="FILE",
+              help="JSON or YAML metrics written by the command.")
+@click.option("--name", help="A label for this run.")
+@click.option("--no-exec", is_flag=True, help="Record inputs, params and outputs without running anything.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not report the recorded run on stderr.")
+@click.option("--show-env", is_flag=True, help="Print the environment variables a record would store "
+              "(secrets marked REDACTED) and record nothing.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str, ...],
+           params_file: tuple[str, ...], metrics: tuple[str, ...], name: str | None,
+           no_exec: bool, quiet: bool, show_env: bool, command: tuple[str, ...]) -> int:
+    """Run COMMAND and record it: git prov record [OPTIONS] -- CMD [ARG]..."""
+    from prov_git.app import record as app
+    from prov_git.app.repository import open_here
+
+    if show_env:
+        variables = app.preview_env(open_here())
+        for var, value in variables.items():
+            click.echo(f"{var}={value}")
+        hidden = sum("REDACTED" in v for v in variables.values())
+        say(f"{len(variables)} variables, {hidden} redacted; nothing was recorded")
+        return 0
+    request = app.RecordRequest(argv=list(command), inputs=list(inputs), outputs=list(outputs),
+                                params=list(params), params_files=list(params_file),
+                                metrics_files=list(metrics), name=name, execute=not no_exec)
+    result = app.record_run(open_here(), request, Path.cwd(), notify=warn)
+    for message in result.warnings:
+        warn(message)
+    if not quiet:
+        say(f"recorded run {result.record['id'][:12]}")
+    return Finished(result.exit_status)

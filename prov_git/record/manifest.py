@@ -1,0 +1,97 @@
+"""Directory manifests (the file list kept beside run.json) and the checks that tie them to a
+record. Pure: bytes and records in, problems out; verify and fetch share these checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from prov_git.errors import InputError
+from prov_git.record.digest import hash_bytes
+
+RUN_FILE = "run.json"
+REF = "refs/prov/runs"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a stored run: data, never an exception (a forged record is an answer)."""
+
+    run: str
+    kind: str  # record, schema, id, manifest, pin, mirror, changed, vanished, added, type, unreadable
+    path: str
+    message: str
+
+    def line(self) -> str:
+        return f"run {self.run[:12]}: {self.path}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def run_dir(run_id: str) -> str:
+    return f"runs/{run_id[:2]}/{run_id}"
+
+
+def encode_manifest(rel: str, files: list[dict[str, Any]]) -> bytes:
+    body = {"path": rel, "files": files}
+    return (json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def decode_manifest(data: bytes) -> list[dict[str, Any]]:
+    body = json.loads(data)
+    files = body["files"]
+    if not isinstance(files, list):
+        raise ValueError("manifest files is not a list")
+    return files
+
+
+def manifest_files(data: bytes) -> list[dict[str, Any]] | None:
+    """The file list of a manifest, or None when it is not one."""
+    try:
+        listed = decode_manifest(data)
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in listed):
+        return None
+    return listed
+
+
+def entries(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from record["inputs"]
+    yield from record["outputs"]
+
+
+def algorithm_of(record: dict[str, Any]) -> str:
+    return str(record["recorder"].get("hash_algorithm") or "sha256")
+
+
+def check_manifests(run_id: str, record: dict[str, Any], stored: dict[str, bytes]) -> list[Problem]:
+    """Each directory entry's manifest is stored beside the record and matches the entry."""
+    problems = []
+    algorithm = algorithm_of(record)
+    for entry in entries(record):
+        if entry["type"] != "dir":
+            continue
+        name = entry.get("manifest")
+        where = f"{REF}:{run_dir(run_id)}/{name}"
+        data = stored.get(name) if name else None
+        if data is None:
+            problems.append(Problem(run_id, "manifest", entry["path"],
+                                    f"directory manifest {name or '(unnamed)'} is not stored with the run"))
+            continue
+        try:
+            digest = hash_bytes(data, algorithm)
+        except InputError as exc:
+            problems.append(Problem(run_id, "manifest", where, " ".join(str(exc).split())))
+            continue
+        if digest != entry["digest"]:
+            problems.append(Problem(run_id, "manifest", where,
+                                    f"hashes to {digest}, the record says {entry['digest']}"))
+            continue
+        listed = manifest_files(data)
+        if listed is None or ("files" in entry and len(listed) != entry["files"]):
+            problems.append(Problem(run_id, "manifest", where, "does not list the files the record counts"))
+    return problems
