@@ -18,8 +18,12 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PROV_DEBUG", "NO_COLOR"):
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+                 "NO_COLOR", "PAGER", "LESS", *(n for n in os.environ if n.startswith("PROV_"))):
         monkeypatch.delenv(name, raising=False)
+    # Never a prompt for credentials, never a pager: a test that would wait on a terminal fails instead.
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    monkeypatch.setenv("GIT_PAGER", "cat")
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Prov Tester\n\temail = tester@example.invalid\n"
         "[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n[protocol \"file\"]\n\tallow = always\n"

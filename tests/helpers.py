@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 GIT_PROV = str(Path(sys.executable).parent / "git-prov")
+_RUN_TRAILERS = re.compile(r"^Prov-Run: ([0-9a-f]{64})\nProv-Started: (\S+)$", re.M)
+
+
+def _epoch(stamp: str) -> float:
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head + "+00:00").timestamp() + (float("0." + frac) if frac else 0.0)
 
 
 def git(cwd: Path, *args: str, check: bool = True, input: bytes | None = None) -> str:
@@ -77,9 +85,11 @@ class Repo:
         return self.newest()
 
     def newest(self) -> dict[str, Any]:
-        result = self.prov("show", "--json", "@")
-        assert result.code == 0, result.err
-        record: dict[str, Any] = json.loads(result.out)
+        """The newest run's record (start time, then id), read with plain git: no git-prov start-up."""
+        runs = _RUN_TRAILERS.findall(self.git("log", "--format=%B", "refs/prov/runs"))
+        assert runs, "no runs recorded"
+        run_id = max(runs, key=lambda r: (_epoch(r[1]), r[0]))[0]
+        record: dict[str, Any] = json.loads(self.blob(run_id))
         return record
 
     def run_ids(self) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,10 +38,11 @@ class RecordRequest:
 
 
 class RecordResult:
-    def __init__(self, record: rec.Record, exit_status: int, warnings: list[str]) -> None:
+    def __init__(self, record: rec.Record, exit_status: int, warnings: list[str], stats: str = "") -> None:
         self.record = record
         self.exit_status = exit_status
         self.warnings = warnings
+        self.stats = stats  # what the hash cache did (PROV_DEBUG_STATS=1 prints it)
 
 
 def redactor(repo: Repo, key: bytes | None = None) -> Redactor:
@@ -154,8 +154,6 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False,
                                       warnings=warnings)
     digester.save()
-    if os.environ.get("PROV_DEBUG_STATS") == "1":
-        print(f"git prov: {digester.stats.line()}", file=sys.stderr)
     side.update(out_side)
     for entry in outputs:
         if entry["type"] == "missing":
@@ -171,7 +169,8 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
         hash_algorithm=algorithm,
     )
     store_record(repo, record, side, notify)
-    return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings)
+    return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
+                        stats=digester.stats.line())
 
 
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],

@@ -22,14 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from prov_git import record as rec
 from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
 from prov_git.record.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
 from prov_git.record.schema import validate_strict
-from prov_git.store import mirror, runs
+from prov_git.store import mirror, pins, runs
 from prov_git.store.repo import Repo
 
 
@@ -165,8 +163,8 @@ def newest_owner(loaded: Sequence[Loaded]) -> dict[str, tuple[Loaded, dict[str, 
 # ------------------------------------------------------------------------------------- I/O
 
 
-def load_run(repo: Repo, run_id: str, head: pygit2.Commit | None) -> Loaded:
-    stored = runs.run_files(repo, run_id, head)
+def load_run(repo: Repo, run_id: str) -> Loaded:
+    stored = runs.run_files(repo, run_id)
     record, problems = check_record(run_id, stored.get(runs.RUN_FILE))
     if record is not None:
         problems += check_manifests(run_id, record, stored)
@@ -201,7 +199,7 @@ def stray_mirror_runs(repo: Repo, known: set[str]) -> list[Problem]:
             for name in names if not name.startswith(".") and name not in known]
 
 
-def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None, head: pygit2.Commit | None) -> list[Problem]:
+def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None) -> list[Problem]:
     """The recorded commit and snapshot exist and are kept alive by refs/prov/runs."""
     if run.record is None:
         return []
@@ -210,51 +208,15 @@ def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None, head: pygit2
         oid = run.record["git"][what]
         if not oid:
             continue
-        obj = _lookup(repo, oid)
-        if obj is None:
+        found = pins.kind(repo, oid)
+        if found == "missing":
             problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}", "does not exist in the object store"))
-        elif not isinstance(obj, pygit2.Commit):
+        elif found != "commit":
             problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}", "is not a commit"))
-        elif not _pinned(repo, oid, reachable, head):
+        elif not (oid in reachable if reachable is not None else pins.reachable(repo, oid)):
             problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}",
                                     f"is not reachable from {runs.REF}; `git gc` may delete it"))
     return problems
-
-
-def _lookup(repo: Repo, oid: str) -> pygit2.Object | None:
-    try:
-        return repo.git.get(oid)
-    except (ValueError, pygit2.GitError):
-        return None
-
-
-def _pinned(repo: Repo, oid: str, reachable: set[str] | None, head: pygit2.Commit | None) -> bool:
-    if reachable is not None:
-        return oid in reachable
-    if head is None:
-        return False
-    return str(head.id) == oid or bool(repo.git.descendant_of(head.id, pygit2.Oid(hex=oid)))
-
-
-def pinned_commits(repo: Repo, head: pygit2.Commit | None) -> set[str]:
-    """Every commit the chain pins (the non-chain parents of its commits), one walk for --all."""
-    found: set[str] = set()
-    if head is None:
-        return found
-    seen = {head.id}
-    stack = [head]
-    while stack:
-        commit = stack.pop()
-        chain = runs.chain_parents(commit)
-        found.update(str(p) for p in commit.parent_ids if p not in chain)
-        for pid in chain:
-            if pid in seen:
-                continue
-            seen.add(pid)
-            parent = repo.git.get(pid)
-            if isinstance(parent, pygit2.Commit):
-                stack.append(parent)
-    return found
 
 
 def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Problem]:
@@ -285,30 +247,28 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
 
 def verify_runs(repo: Repo, run_ids: Sequence[str]) -> Report:
     """Check the given runs; their paths on disk are held to these runs themselves."""
-    head = runs.tip(repo)
-    loaded = [load_run(repo, run_id, head) for run_id in dict.fromkeys(run_ids)]
+    loaded = [load_run(repo, run_id) for run_id in dict.fromkeys(run_ids)]
     pairs = [(run, e) for run in loaded if run.record is not None for e in entries(run.record)]
-    return _report(repo, loaded, head, None, pairs)
+    return _report(repo, loaded, None, pairs)
 
 
 def verify_all(repo: Repo) -> Report:
     """Every run's integrity; each path on disk against the newest run that recorded it."""
-    head = runs.tip(repo)
-    loaded = [load_run(repo, run_id, head) for run_id in sorted(runs.all_ids(repo, head))]
+    loaded = [load_run(repo, run_id) for run_id in sorted(runs.all_ids(repo))]
     owners = newest_owner(loaded)
     pairs = [owners[path] for path in sorted(owners)]
-    report = _report(repo, loaded, head, pinned_commits(repo, head), pairs)
+    report = _report(repo, loaded, pins.pinned_commits(repo), pairs)
     if repo.workdir is not None:
         report.problems += stray_mirror_runs(repo, {r.id for r in loaded})
     return report
 
 
-def _report(repo: Repo, loaded: Sequence[Loaded], head: pygit2.Commit | None, reachable: set[str] | None,
+def _report(repo: Repo, loaded: Sequence[Loaded], reachable: set[str] | None,
             pairs: Iterable[tuple[Loaded, dict[str, Any]]]) -> Report:
     report = Report(runs=[r.id for r in loaded])
     for run in loaded:
         report.problems += run.problems
-        report.problems += check_pins(repo, run, reachable, head)
+        report.problems += check_pins(repo, run, reachable)
         if repo.workdir is not None:
             report.problems += compare_mirror(run.id, run.files, read_mirror(repo, run.id))
     if repo.workdir is not None:  # a bare repository has no files to hold the runs to

@@ -18,10 +18,10 @@ def hooks() -> None:
 @hooks.command(context_settings=CONTEXT)
 def install() -> int:
     """Install the hooks (idempotent; an existing hook is kept and run first)."""
-    from prov_git.app import hooks as hooks_install
+    from prov_git.app import remote
     from prov_git.app.repository import open_here
 
-    folder, actions = hooks_install.install(open_here())
+    folder, actions = remote.install_hooks(open_here())
     for action in actions:
         say(action.line(folder))
     return 0
@@ -30,10 +30,10 @@ def install() -> int:
 @hooks.command(context_settings=CONTEXT)
 def uninstall() -> int:
     """Remove the hooks and put back the ones they kept."""
-    from prov_git.app import hooks as hooks_install
+    from prov_git.app import remote
     from prov_git.app.repository import open_here
 
-    folder, actions = hooks_install.uninstall(open_here())
+    folder, actions = remote.uninstall_hooks(open_here())
     for action in actions:
         say(action.line(folder))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -45,6 +46,8 @@ def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str,
                                 params=list(params), params_files=list(params_file),
                                 metrics_files=list(metrics), name=name, execute=not no_exec)
     result = app.record_run(open_here(), request, Path.cwd(), notify=warn)
+    if os.environ.get("PROV_DEBUG_STATS") == "1":
+        say(result.stats)
     for message in result.warnings:
         warn(message)
     if not quiet:

@@ -7,10 +7,12 @@ done by prov_git.store.code; this module turns its result into the section.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prov_git.diff.paths import Noise
-from prov_git.store.code import CodeDiff
+
+if TYPE_CHECKING:  # the store builds it; the diff only reads its fields
+    from prov_git.store.code import CodeDiff
 
 
 def tree_commit(git: dict[str, Any]) -> str | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prov_git.diff import SECTIONS, code, files, metrics, status, structure
 from prov_git.diff.paths import Noise
 from prov_git.record import Record
-from prov_git.store.code import CodeDiff
+
+if TYPE_CHECKING:  # the store builds it; the diff only reads its fields
+    from prov_git.store.code import CodeDiff
 
 Section = dict[str, Any]
 NOT_RUN = ("command", "params", "metrics", "status")  # sections --worktree cannot know
