@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "fetch": "remote:fetch",
     "push": "remote:push",
     "sync": "remote:sync",
+    "rerun": "rerun:rerun",
     "mirror": "mirror:mirror",
     "hooks": "hooks:hooks",
 }

@@ -78,3 +78,7 @@ class RunConflict(RemoteError):
     def __init__(self, message: str, run_ids: list[str]) -> None:
         super().__init__(message)
         self.run_ids = run_ids
+
+
+class NotReplayable(ProvError):
+    """A run cannot be rerun as recorded: a redacted argument, or inputs that changed or vanished."""

@@ -35,6 +35,18 @@ class RecordRequest:
         self.metrics_files = list(metrics_files)
         self.name = name
         self.execute = execute
+        self.replay: Replay | None = None  # set by rerun: where and from what the run is replayed
+
+
+class Replay:
+    """A rerun: the command runs in a materialised copy of a recorded tree, whose git section is the
+    original's (that tree is exactly what runs), with the original's params."""
+
+    def __init__(self, workdir: Path, git: dict[str, Any], params: dict[str, Any], rerun_of: str) -> None:
+        self.workdir = workdir
+        self.git = git
+        self.params = params
+        self.rerun_of = rerun_of
 
 
 class RecordResult:
@@ -120,7 +132,8 @@ def _describe_all(
 def record_run(repo: Repo, request: RecordRequest, cwd: Path,
                notify: Callable[[str], None] | None = None) -> RecordResult:
     """Validate everything that can fail before the command runs, run it, then store the record."""
-    workdir = repo.require_workdir()
+    replay = request.replay
+    workdir = replay.workdir if replay else repo.require_workdir()
     if request.execute and not request.argv:
         raise UsageError("nothing to run: give the command after --, or use --no-exec")
     if request.name is not None and len(request.name) > NAME_MAX:
@@ -132,16 +145,17 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     input_paths = _paths(workdir, cwd, request.inputs)
     output_paths = _paths(workdir, cwd, request.outputs)
     redact = redactor(repo)
-    params = redact.tree(collect_params(
+    params = replay.params if replay else redact.tree(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
     ))
     # Created before the first stat: the cache's racy-file test measures from this instant.
-    digester = hashcache.digester_for(repo.state_dir, algorithm, repo.config_bool("prov.hashCache", True))
+    cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
+    digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     runs.make_durable()  # from the snapshot on, every object the run will pin
-    git = snapshot.capture(repo)
+    git = replay.git if replay else snapshot.capture(repo)
     env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
     command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
@@ -166,7 +180,7 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     record = rec.assemble(
         name=redact.value(request.name) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
-        hash_algorithm=algorithm,
+        hash_algorithm=algorithm, extra={"rerun_of": replay.rerun_of} if replay else None,
     )
     store_record(repo, record, side, notify)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,

@@ -90,6 +90,7 @@ def assemble(
     metrics: dict[str, Any],
     env: dict[str, Any],
     hash_algorithm: str,
+    extra: dict[str, Any] | None = None,
 ) -> Record:
     """The complete record with its id, validated against the schema."""
     record: Record = {
@@ -104,6 +105,7 @@ def assemble(
         "metrics": metrics,
         "env": env,
         "recorder": {"name": "git-prov", "version": __version__, "hash_algorithm": hash_algorithm},
+        **(extra or {}),  # optional top-level fields, such as rerun_of
     }
     record["id"] = compute_id(record)
     validate(record)

@@ -101,3 +101,4 @@ class RunRecord(TypedDict):
     metrics: dict[str, Any]
     env: Env
     recorder: Recorder
+    rerun_of: NotRequired[str]  # schema 2: the first original this run replays
