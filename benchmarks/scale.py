@@ -7,7 +7,7 @@ commits, one per run, each adding runs/<id[:2]>/<id>/run.json, with strictly inc
 the messages store/runs.py writes and the code commit pinned as second parent; the chain starts at a
 "prov: root" commit. The records are real: one `git prov record` made in the repository is the template,
 and each copy gets its own name and start time and the id recomputed (RFC 8785 + SHA-256, checked by
-prov_git.record.decode on a sample). The chain goes through `git fast-import` (packs directly, ~10 s per
+prov_git.records.decode on a sample). The chain goes through `git fast-import` (packs directly, ~10 s per
 100,000 runs) and `git repack -ad`, as `git gc` would leave it. Then the commands alternate between the
 small store (20 runs by default, so that `log -n 20` prints as many lines in both; record, show and
 diff cost the same at 1 run) and the large one, and `git prov log` of the whole large
@@ -31,7 +31,7 @@ from pathlib import Path
 import harness
 import rfc8785
 
-from prov_git import record as rec
+from prov_git import records as rec
 
 NAME, START, END, ID = "QQNAMEQQ", "QQSTARTQQ", "QQENDQQ", "QQIDQQ"
 

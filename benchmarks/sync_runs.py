@@ -46,7 +46,7 @@ def fill(path: Path, count: int, tag: str = "") -> None:
     import pygit2
 
     from prov_git.app.record import store_record
-    from prov_git.record import compute_id
+    from prov_git.records import compute_id
     from prov_git.store.repo import open_repo
     from prov_git.store.resolve import load_spec
 

@@ -39,7 +39,7 @@ class CorruptRecord(ProvError):
 
 
 class InvalidRecord(CorruptRecord):
-    """A record fails schema validation (raised by prov_git.record.schema)."""
+    """A record fails schema validation (raised by prov_git.records.schema)."""
 
 
 class InputError(ProvError):

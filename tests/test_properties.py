@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from prov_git import record as rec
+from prov_git import records as rec
 from prov_git.errors import CorruptRecord
-from prov_git.record.schema import validate_strict
+from prov_git.records.schema import validate_strict
 from prov_git.redact import Redactor
 from prov_git.store import merge
 

@@ -317,7 +317,7 @@ def _run_folder(forge: Forge, run_id: str, files: dict[bytes, tuple[bytes, str]]
 
 
 def _recompute(record: dict[str, object]) -> dict[str, object]:
-    from prov_git.record import compute_id
+    from prov_git.records import compute_id
 
     record = dict(record)
     record["id"] = compute_id(record)
@@ -325,7 +325,7 @@ def _recompute(record: dict[str, object]) -> dict[str, object]:
 
 
 def _encode(record: dict[str, object]) -> bytes:
-    from prov_git.record import encode
+    from prov_git.records import encode
 
     return encode(record)
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prov_git.errors import InvalidRecord
-from prov_git.record import assemble, schema
+from prov_git.records import assemble, schema
 from prov_git.resources import read_text
 
 SCHEMA = json.loads(read_text("schemas", "run.schema.json"))

@@ -11,14 +11,14 @@ from prov_git.diff.code import tree_commit
 from prov_git.diff.compare import Comparison, Side, compare
 from prov_git.diff.paths import noise_from_config
 from prov_git.errors import MissingCommit, ProvError
-from prov_git.record import Record
+from prov_git.records import Record
 from prov_git.store import code as code_store
 from prov_git.store import resolve, runs
 from prov_git.store.repo import Repo
 
 
 def _decode(data: bytes) -> list[dict[str, Any]]:
-    from prov_git.record.manifest import decode_manifest
+    from prov_git.records.manifest import decode_manifest
 
     return decode_manifest(data)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
-from prov_git import record as rec
+from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, UsageError
-from prov_git.record.digest import make_hasher
+from prov_git.records.digest import make_hasher
 from prov_git.redact import Redactor, load_key
 from prov_git.store import mirror, runs, snapshot
 from prov_git.store.repo import Repo
@@ -36,6 +36,7 @@ class RecordRequest:
         self.name = name
         self.execute = execute
         self.replay: Replay | None = None  # set by rerun: where and from what the run is replayed
+        self.params_value: dict[str, Any] = {}  # the Python API's params, over -p and params files
 
 
 class Replay:
@@ -132,6 +133,31 @@ def _describe_all(
 def record_run(repo: Repo, request: RecordRequest, cwd: Path,
                notify: Callable[[str], None] | None = None) -> RecordResult:
     """Validate everything that can fail before the command runs, run it, then store the record."""
+    steps = record_steps(repo, request, cwd, notify)
+    next(steps)
+    try:
+        steps.send(Ran(process.run(request.argv, cwd) if request.execute else process.not_executed()))
+    except StopIteration as done:
+        result: RecordResult = done.value
+        return result
+    raise AssertionError("record_steps yields once")  # pragma: no cover
+
+
+class Ran:
+    """What happened while the run ran: its status, and (Python API) what the block added."""
+
+    def __init__(self, status: dict[str, Any], params: dict[str, Any] | None = None,
+                 metrics: dict[str, Any] | None = None, outputs: Sequence[str] = ()) -> None:
+        self.status = status
+        self.params = params or {}
+        self.metrics = metrics or {}
+        self.outputs = list(outputs)
+
+
+def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
+                 notify: Callable[[str], None] | None = None) -> Generator[None, Ran, RecordResult]:
+    """record_run in two halves: everything before the command, then (after `send(Ran(...))`)
+    everything after it. The CLI runs the command in between; the Python API runs a `with` block."""
     replay = request.replay
     workdir = replay.workdir if replay else repo.require_workdir()
     if request.execute and not request.argv:
@@ -145,9 +171,9 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     input_paths = _paths(workdir, cwd, request.inputs)
     output_paths = _paths(workdir, cwd, request.outputs)
     redact = redactor(repo)
-    params = replay.params if replay else redact.tree(collect_params(
+    params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
-    ))
+    ), request.params_value))
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
@@ -160,7 +186,10 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
     command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
 
-    status = process.run(request.argv, cwd) if request.execute else process.not_executed()
+    ran = yield
+    status = ran.status
+    params = redact.tree(_merged(params, ran.params)) if ran.params else params
+    output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
@@ -177,6 +206,7 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
+    metrics = redact.tree(_merged(metrics, ran.metrics)) if ran.metrics else metrics
     record = rec.assemble(
         name=redact.value(request.name) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
@@ -185,6 +215,15 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     store_record(repo, record, side, notify)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """base with over laid on top, nested objects merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
 
 
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],

@@ -22,8 +22,8 @@ from typing import Any
 from prov_git.app import record as recording
 from prov_git.capture import files
 from prov_git.errors import InputError, NotReplayable
-from prov_git.record import Record
-from prov_git.record.manifest import decode_manifest, entries
+from prov_git.records import Record
+from prov_git.records.manifest import decode_manifest, entries
 from prov_git.store import checkout, resolve, runs
 from prov_git.store.repo import Repo
 

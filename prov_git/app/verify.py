@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prov_git import record as rec
+from prov_git import records as rec
 from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
-from prov_git.record.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
-from prov_git.record.schema import validate_strict
+from prov_git.records.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
+from prov_git.records.schema import validate_strict
 from prov_git.store import mirror, pins, runs
 from prov_git.store.repo import Repo
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from prov_git.errors import InputError
-from prov_git.record.digest import hash_bytes
-from prov_git.record.manifest import encode_manifest
+from prov_git.records.digest import hash_bytes
+from prov_git.records.manifest import encode_manifest
 
 Entry = dict[str, Any]
 CHUNK = 1 << 20

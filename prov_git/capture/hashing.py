@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from prov_git.errors import InputError
-from prov_git.record.digest import make_hasher
+from prov_git.records.digest import make_hasher
 
 CHUNK = 1 << 20
 PIPELINE_MIN = 32 << 20  # below this a reader thread costs more than it saves

@@ -17,7 +17,7 @@ def log(limit: int | None, as_json: bool, color: bool | None) -> int:
     """List runs, newest first."""
     from prov_git.app.read import newest_records
     from prov_git.app.repository import open_here
-    from prov_git.record.render import log_line
+    from prov_git.records.render import log_line
 
     painted = use_color(color)
     for record in newest_records(open_here(), limit):

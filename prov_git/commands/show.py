@@ -15,8 +15,8 @@ def show(run: str, as_json: bool, color: bool | None) -> int:
     """Show one run (default @, the newest)."""
     from prov_git.app.read import load_spec
     from prov_git.app.repository import open_here
-    from prov_git.record import encode
-    from prov_git.record.render import show_text
+    from prov_git.records import encode
+    from prov_git.records.render import show_text
 
     loaded = load_spec(open_here(), run)
     click.echo(encode(loaded).decode().rstrip("\n") if as_json else show_text(loaded, use_color(color)))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from prov_git.diff import SECTIONS, code, files, metrics, status, structure
 from prov_git.diff.paths import Noise
-from prov_git.record import Record
+from prov_git.records import Record
 
 if TYPE_CHECKING:  # the store builds it; the diff only reads its fields
     from prov_git.store.code import CodeDiff

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from prov_git.diff.compare import Comparison, Side
-from prov_git.record.render import commit_label, outcome, short, when
+from prov_git.records.render import commit_label, outcome, short, when
 
 Section = dict[str, Any]
 WIDTH = 80  # long values go on their own lines past this; --stat scales its graph to it

@@ -22,7 +22,7 @@ from itertools import accumulate
 import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
-from prov_git.record import Record, decode
+from prov_git.records import Record, decode
 from prov_git.store import runs
 from prov_git.store.repo import Repo
 
@@ -151,7 +151,7 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
     for name, blob in files.items():
         if _MANIFEST.match(name):
             check_json_depth(blob, f"{folder}/{name}")
-    from prov_git.record.manifest import check_manifests, entries
+    from prov_git.records.manifest import check_manifests, entries
 
     problems = check_manifests(run_id, record, files)
     if problems:

@@ -6,7 +6,7 @@ import itertools
 import re
 
 from prov_git.errors import AmbiguousRun, RunNotFound
-from prov_git.record import Record, decode
+from prov_git.records import Record, decode
 from prov_git.store import runs
 from prov_git.store.repo import Repo
 

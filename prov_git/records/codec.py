@@ -9,7 +9,7 @@ from typing import Any
 
 from prov_git import __version__
 from prov_git.errors import CorruptRecord
-from prov_git.record.schema import validate
+from prov_git.records.schema import validate
 
 Record = dict[str, Any]
 SCHEMA_VERSION = 1

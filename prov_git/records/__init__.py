@@ -1,7 +1,7 @@
 """The run record: its typed model, its one codec (id, canonical JSON), its schema, its manifests
 and the registry of its sections. Pure: no I/O beyond reading the packaged schema."""
 
-from prov_git.record.codec import (
+from prov_git.records.codec import (
     SCHEMA_VERSION,
     Record,
     assemble,

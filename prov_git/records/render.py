@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from prov_git.record import Record
+from prov_git.records import Record
 
 
 def short(run_id: str) -> str:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from prov_git.errors import InputError
-from prov_git.record.digest import hash_bytes
+from prov_git.records.digest import hash_bytes
 
 RUN_FILE = "run.json"
 REF = "refs/prov/runs"
