@@ -114,7 +114,7 @@ def plant_run(repo_path: Path, record: dict[str, Any], *, side_files: dict[str, 
     plus side_files, a `prov: run <id>` commit with Prov-Run/Prov-Started trailers, dated after its
     parent and not before the run started. The id is recomputed unless reidentify is False; pins
     default to the record's git commit and snapshot when the repository has them. Returns the record."""
-    import math
+    from datetime import datetime
 
     import pygit2
 
@@ -122,16 +122,10 @@ def plant_run(repo_path: Path, record: dict[str, Any], *, side_files: dict[str, 
         record = {**{k: v for k, v in record.items() if k != "id"}, "id": record_id(record)}
     run_id = str(record["id"])
     git_repo = pygit2.Repository(str(repo_path))
-    ref = git_repo.references.get("refs/prov/runs")
-    sig_time = math.ceil(_epoch(str(record["status"]["started_at"])))
-    if ref is None:
-        empty = git_repo.TreeBuilder().write()
-        sig = pygit2.Signature("planter", "planter@example.invalid", sig_time - 10, 0)
-        parent = git_repo.create_commit(None, sig, sig, "prov: root\n", empty, [])
-    else:
-        parent = ref.peel(pygit2.Commit).id
-    base = git_repo.get(parent)
-    assert isinstance(base, pygit2.Commit)
+    # Whole seconds after the start: a run commit is never dated before its run (fetch checks it).
+    started = str(record["status"]["started_at"])
+    when = int(datetime.fromisoformat(started[:19] + "+00:00").timestamp()) + 1
+    base = _tip_or_root(git_repo, when - 10)
     folder = git_repo.TreeBuilder()
     for name, data in sorted({"run.json": stored_form(record), **(side_files or {})}.items()):
         folder.insert(name, git_repo.create_blob(data), pygit2.enums.FileMode.BLOB)
@@ -139,19 +133,22 @@ def plant_run(repo_path: Path, record: dict[str, Any], *, side_files: dict[str, 
     if pins is None:
         wanted = [record.get("git", {}).get(k) for k in ("commit", "snapshot")]
         pins = [p for p in wanted if isinstance(p, str) and pygit2.Oid(hex=p) in git_repo.odb]
-    when = max(sig_time, base.commit_time + 1)
-    sig = pygit2.Signature("planter", "planter@example.invalid", when, 0)
-    message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {record['status']['started_at']}\n"
-    commit = git_repo.create_commit(None, sig, sig, message, tree, [parent, *(pygit2.Oid(hex=p) for p in pins)])
+    sig = pygit2.Signature("planter", "planter@example.invalid", max(when, base.commit_time + 1), 0)
+    message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started}\n"
+    commit = git_repo.create_commit(None, sig, sig, message, tree, [base.id, *(pygit2.Oid(hex=p) for p in pins)])
     git_repo.references.create("refs/prov/runs", commit, force=True)
     return record
 
 
-def _epoch(stamp: str) -> float:
-    from datetime import datetime
+def _tip_or_root(git_repo: Any, when: int) -> Any:
+    """The tip of refs/prov/runs, or a new empty `prov: root` commit dated `when` to start the chain."""
+    import pygit2
 
-    head, _, frac = stamp.rstrip("Z").partition(".")
-    return datetime.fromisoformat(head + "+00:00").timestamp() + (float("0." + frac) if frac else 0.0)
+    ref = git_repo.references.get("refs/prov/runs")
+    if ref is not None:
+        return ref.peel(pygit2.Commit)
+    sig = pygit2.Signature("planter", "planter@example.invalid", when, 0)
+    return git_repo.get(git_repo.create_commit(None, sig, sig, "prov: root\n", git_repo.TreeBuilder().write(), []))
 
 
 def _nest(git_repo: Any, base: Any, path: list[str], leaf: Any) -> Any:

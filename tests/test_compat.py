@@ -179,7 +179,7 @@ def test_a_known_version_with_an_unknown_field_is_reported_by_verify(repo: Repo,
     found = [p for p in verified.json()["problems"] if p["kind"] == "schema"]
     assert len(found) == 1 and found[0]["path"] == f"{REF}:{run_json(run_id)}", found
     assert f"run schema version {version}" in found[0]["message"] and "unexpected" in found[0]["message"]
-    for args in (("show", run_id), ("show", "--json", run_id), ("diff", run_id, run_id)):
+    for args in (("show", run_id), ("show", "--json", run_id), ("diff", run_id, run_id), ("log",)):
         err = one_line_error(repo.prov(*args))
         assert f"run {run_id[:12]}: record does not match the run schema version {version}" in err, err
 
