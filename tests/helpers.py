@@ -101,3 +101,73 @@ class Repo:
         done = subprocess.run(["git", "show", f"refs/prov/runs:runs/{run_id[:2]}/{run_id}/{name}"],
                               cwd=self.path, capture_output=True, check=True)
         return done.stdout
+
+
+def record_id(record: dict[str, Any]) -> str:
+    """The run id as anyone can compute it: SHA-256 of the RFC 8785 canonical JSON without `id`."""
+    import hashlib
+
+    import rfc8785
+
+    return hashlib.sha256(rfc8785.dumps({k: v for k, v in record.items() if k != "id"})).hexdigest()
+
+
+def stored_form(record: dict[str, Any]) -> bytes:
+    """run.json as docs/format.md describes it: sorted keys, two-space indent, UTF-8, final newline."""
+    return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def plant_run(repo_path: Path, record: dict[str, Any], *, side_files: dict[str, bytes] | None = None,
+              pins: list[str] | None = None, reidentify: bool = True) -> dict[str, Any]:
+    """Append one run to refs/prov/runs of the repository at repo_path (bare or not) with plain pygit2,
+    in the documented layout, as another (perhaps newer) git prov would: runs/<id[0:2]>/<id>/run.json
+    plus side_files, a `prov: run <id>` commit with Prov-Run/Prov-Started trailers, dated after its
+    parent and not before the run started. The id is recomputed unless reidentify is False; pins
+    default to the record's git commit and snapshot when the repository has them. Returns the record."""
+    from datetime import datetime
+
+    import pygit2
+
+    if reidentify:
+        record = {**{k: v for k, v in record.items() if k != "id"}, "id": record_id(record)}
+    run_id = str(record["id"])
+    git_repo = pygit2.Repository(str(repo_path))
+    # Whole seconds after the start: a run commit is never dated before its run (fetch checks it).
+    started = str(record["status"]["started_at"])
+    when = int(datetime.fromisoformat(started[:19] + "+00:00").timestamp()) + 1
+    base = _tip_or_root(git_repo, when - 10)
+    folder = git_repo.TreeBuilder()
+    for name, data in sorted({"run.json": stored_form(record), **(side_files or {})}.items()):
+        folder.insert(name, git_repo.create_blob(data), pygit2.enums.FileMode.BLOB)
+    tree = _nest(git_repo, base.tree, ["runs", run_id[:2], run_id], folder.write())
+    if pins is None:
+        wanted = [record.get("git", {}).get(k) for k in ("commit", "snapshot")]
+        pins = [p for p in wanted if isinstance(p, str) and pygit2.Oid(hex=p) in git_repo.odb]
+    sig = pygit2.Signature("planter", "planter@example.invalid", max(when, base.commit_time + 1), 0)
+    message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started}\n"
+    commit = git_repo.create_commit(None, sig, sig, message, tree, [base.id, *(pygit2.Oid(hex=p) for p in pins)])
+    git_repo.references.create("refs/prov/runs", commit, force=True)
+    return record
+
+
+def _tip_or_root(git_repo: Any, when: int) -> Any:
+    """The tip of refs/prov/runs, or a new empty `prov: root` commit dated `when` to start the chain."""
+    import pygit2
+
+    ref = git_repo.references.get("refs/prov/runs")
+    if ref is not None:
+        return ref.peel(pygit2.Commit)
+    sig = pygit2.Signature("planter", "planter@example.invalid", when, 0)
+    return git_repo.get(git_repo.create_commit(None, sig, sig, "prov: root\n", git_repo.TreeBuilder().write(), []))
+
+
+def _nest(git_repo: Any, base: Any, path: list[str], leaf: Any) -> Any:
+    """base (a tree or None) with the tree leaf placed at path, every other entry kept."""
+    import pygit2
+
+    builder = git_repo.TreeBuilder(base) if base is not None else git_repo.TreeBuilder()
+    child = base[path[0]] if base is not None and path[0] in base else None
+    inner = leaf if len(path) == 1 else _nest(git_repo, child if isinstance(child, pygit2.Tree) else None,
+                                              path[1:], leaf)
+    builder.insert(path[0], inner, pygit2.enums.FileMode.TREE)
+    return builder.write()

@@ -152,7 +152,7 @@ def test_record_fields_and_types(repo: Repo) -> None:
     assert HEX64.match(r["id"])
     body = {k: v for k, v in r.items() if k != "id"}
     assert hashlib.sha256(rfc8785.dumps(body)).hexdigest() == r["id"]
-    assert r["schema_version"] == 1
+    assert r["schema_version"] == 2
     assert r["command"]["argv"] == ["sh", "-c", "echo x > ../out.txt"] and r["command"]["cwd"] == "sub"
     st = r["status"]
     assert st["exit_code"] == 0 and st["signal"] is None and isinstance(st["duration_s"], (int, float))

@@ -1,9 +1,12 @@
-"""The fast schema checker agrees with jsonschema (Draft 2020-12) on valid and broken records."""
+"""The fast schema checker agrees with jsonschema (Draft 2020-12) on valid and broken records of every
+schema version: each known version exactly, and a newer version through the forward schema."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -12,14 +15,51 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prov_git.errors import InvalidRecord
-from prov_git.records import assemble, schema
+from prov_git.records import SCHEMA_VERSION, assemble, compute_id, schema
 from prov_git.resources import read_text
 
 SCHEMA = json.loads(read_text("schemas", "run.schema.json"))
-STRICT = jsonschema.Draft202012Validator(SCHEMA)
+FILES = {version: json.loads(read_text("schemas", name)) for version, name in schema.VERSIONS.items()}
+# A frozen version never changes: a reader of version N must accept every version-N record forever.
+FROZEN_SHA256 = {1: "2f3311c1da223844cb83411584e33c3638faf543eb313d2784328b8ad1d87277"}
+FUTURE = 99
+
+
+def _integer(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer())
+
+
+def oracle(record: Any) -> bool:
+    """jsonschema's verdict, with the version rule of docs/format.md written out independently."""
+    if not isinstance(record, dict):
+        return False
+    version: Any = record.get("schema_version")
+    if not _integer(version) or version < 1:
+        return False
+    chosen = FILES.get(int(version), schema.forward_schema())
+    return bool(jsonschema.Draft202012Validator(chosen).is_valid(record))
+
+
+def agree(record: Any) -> bool:
+    fast = schema.check(record) is None
+    assert fast == oracle(record), (schema.check(record), record)
+    try:
+        schema.validate_strict(record)
+    except InvalidRecord:
+        assert not fast, record
+    else:
+        assert fast, (schema.check(record), record)
+    return fast
+
+
+def reidentify(record: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in record.items() if k != "id"}
+    return {**body, "id": compute_id(body)}
 
 
 def sample() -> dict[str, Any]:
+    """A record of the version this release writes."""
     return assemble(
         name=None,
         command={"argv": ["python", "train.py"], "cwd": ".", "executed": True},
@@ -38,13 +78,70 @@ def sample() -> dict[str, Any]:
     )
 
 
-def agree(record: Any) -> bool:
-    fast = schema.check(record) is None
-    assert fast == STRICT.is_valid(record), (schema.check(record), record)
-    return fast
+def sample_v1() -> dict[str, Any]:
+    """A version 1 record as git prov 0.1 wrote it (a literal: version 1 never changes)."""
+    return reidentify({
+        "schema_version": 1, "name": "baseline",
+        "command": {"argv": ["python", "train.py"], "cwd": ".", "executed": True},
+        "status": {"exit_code": 0, "signal": None, "started_at": "2026-01-01T00:00:00.000001Z",
+                   "ended_at": "2026-01-01T00:00:01.5Z", "duration_s": 1.5,
+                   "resources": {"max_rss_kib": 1000, "user_cpu_s": 0.5, "sys_cpu_s": 0.1}},
+        "git": {"commit": "a" * 40, "branch": "main", "dirty": True, "snapshot": "b" * 40},
+        "inputs": [{"path": "data", "type": "dir", "size": 3, "digest": "sha256:" + "c" * 64, "files": 1,
+                    "manifest": "manifest-" + "c" * 64 + ".json"}],
+        "outputs": [{"path": "m.pkl", "type": "missing", "size": None, "digest": None}],
+        "params": {"lr": 0.1, "model": {"depth": 3}}, "metrics": {"acc": 0.9},
+        "env": {"platform": {"system": "Linux", "release": "6", "machine": "x86_64", "cpu_count": 2},
+                "python": {"implementation": "CPython", "version": "3.11.7", "executable": "/usr/bin/python3"},
+                "packages": {"numpy": "2.0"}, "vars": {"HOME": "/root"}},
+        "recorder": {"name": "git-prov", "version": "0.1.0", "hash_algorithm": "sha256"},
+    })
 
 
-def test_schema_only_uses_keywords_the_checker_knows() -> None:
+def sample_future() -> dict[str, Any]:
+    """A record of a version newer than ours: new fields at the top, inside sections and inside entries."""
+    record = copy.deepcopy(sample())
+    record.update(schema_version=FUTURE, lineage={"parents": ["x"]})
+    record["command"]["shell"] = "bash"
+    record["outputs"][0]["written"] = None
+    record["env"]["platform"]["kernel_flags"] = [1, 2]
+    return reidentify(record)
+
+
+SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {"v1": sample_v1, "newest": sample, "future": sample_future}
+
+
+def test_versions_table_matches_the_schema_files() -> None:
+    assert schema.VERSIONS[schema.NEWEST] == "run.schema.json"
+    assert SCHEMA_VERSION == schema.NEWEST == SCHEMA["properties"]["schema_version"]["const"]
+    for version, body in FILES.items():
+        assert body["properties"]["schema_version"] == {"const": version}
+        if version != schema.NEWEST:
+            assert schema.VERSIONS[version] == f"run.v{version}.schema.json"
+    assert set(schema.VERSIONS) == set(range(1, schema.NEWEST + 1))
+    for version, digest in FROZEN_SHA256.items():
+        assert hashlib.sha256(read_text("schemas", schema.VERSIONS[version]).encode()).hexdigest() == digest
+
+
+def test_forward_schema_is_the_newest_opened_to_new_fields() -> None:
+    def closed(node: Any) -> Any:  # the newest schema as the forward one must read: no closed objects
+        if isinstance(node, list):
+            return [closed(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        return {k: ({n: closed(s) for n, s in v.items()} if k in ("properties", "$defs") else closed(v))
+                for k, v in node.items() if not (k == "additionalProperties" and v is False)}
+
+    expected = closed(SCHEMA)
+    expected["properties"]["schema_version"] = {"type": "integer", "minimum": schema.NEWEST + 1}
+    assert schema.forward_schema() == expected
+    assert '"additionalProperties": false' in json.dumps(SCHEMA)  # the relaxing did something
+
+
+@pytest.mark.parametrize("version", [*FILES, "forward"])
+def test_schema_only_uses_keywords_the_checker_knows(version: int | str) -> None:
+    body = FILES[version] if isinstance(version, int) else schema.forward_schema()
+
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
@@ -58,20 +155,28 @@ def test_schema_only_uses_keywords_the_checker_knows() -> None:
             for item in node:
                 walk(item)
 
-    walk(SCHEMA)
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    walk(body)
+    jsonschema.Draft202012Validator.check_schema(body)
 
 
-def test_valid_record_passes_both() -> None:
-    assert agree(sample())
+@pytest.mark.parametrize("kind", SAMPLES)
+def test_valid_record_passes_both(kind: str) -> None:
+    assert agree(SAMPLES[kind]())
 
 
-MUTATIONS = [
+def test_writers_are_held_to_their_own_version() -> None:
+    assert sample()["schema_version"] == SCHEMA_VERSION
+    schema.validate_written(sample())
+    for other in (sample_v1(), sample_future()):
+        schema.validate(other)
+        with pytest.raises(InvalidRecord, match="schema_version: must be 2"):
+            schema.validate_written(other)
+
+
+# Breaking a field this release knows: invalid in every version, newer ones included.
+BREAK_KNOWN = [
     lambda r: r.pop("git"),
-    lambda r: r.update(extra=1),
     lambda r: r.update(id="A" * 64),
-    lambda r: r.update(schema_version=2),
-    lambda r: r.update(schema_version=True),
     lambda r: r["command"].update(argv=["ok", 3]),
     lambda r: r["command"].update(cwd="/abs"),
     lambda r: r["command"].update(cwd="../up"),
@@ -82,7 +187,6 @@ MUTATIONS = [
     lambda r: r["status"].update(duration_s=-1),
     lambda r: r["status"].update(started_at="2026-01-01 00:00:00"),
     lambda r: r["status"].update(resources={}),
-    lambda r: r["status"]["resources"].update(gpu=1),
     lambda r: r["git"].update(commit="abc"),
     lambda r: r["git"].update(snapshot=None, dirty="yes"),
     lambda r: r["inputs"].append({"path": "x", "type": "fifo", "size": 1, "digest": None}),
@@ -97,16 +201,71 @@ MUTATIONS = [
     lambda r: r["recorder"].update(name="other"),
     lambda r: r["recorder"].update(hash_algorithm="md5"),
     lambda r: r.update(name="x" * 201),
+    lambda r: r.pop("schema_version"),
+    lambda r: r.update(schema_version=0),
+    lambda r: r.update(schema_version=-3),
+    lambda r: r.update(schema_version=1.5),
+    lambda r: r.update(schema_version="2"),
+    lambda r: r.update(schema_version=True),
+    lambda r: r.update(schema_version=None),
+]
+# A field this release does not know: invalid in a version it knows (that version must match exactly).
+UNKNOWN_FIELD = [
+    lambda r: r.update(extra=1),
+    lambda r: r["command"].update(shell="bash"),
+    lambda r: r["status"]["resources"].update(gpu=1),
+    lambda r: r["outputs"][0].update(written=True, color="red"),
+    lambda r: r["env"]["platform"].update(kernel="x"),
+    lambda r: r["recorder"].update(build="abc"),
 ]
 
 
-@pytest.mark.parametrize("mutate", MUTATIONS, ids=range(len(MUTATIONS)))
-def test_broken_records_fail_both(mutate: Any) -> None:
-    record = copy.deepcopy(sample())
+@pytest.mark.parametrize("kind", SAMPLES)
+@pytest.mark.parametrize("mutate", BREAK_KNOWN, ids=range(len(BREAK_KNOWN)))
+def test_broken_known_fields_fail_both_in_every_version(kind: str, mutate: Any) -> None:
+    record = SAMPLES[kind]()
     mutate(record)
     assert not agree(record)
-    with pytest.raises(InvalidRecord):
+    with pytest.raises(InvalidRecord, match="does not match the run schema"):
         schema.validate(record)
+
+
+@pytest.mark.parametrize("kind", ["v1", "newest"])
+@pytest.mark.parametrize("mutate", UNKNOWN_FIELD, ids=range(len(UNKNOWN_FIELD)))
+def test_a_known_version_with_an_unknown_field_fails_both(kind: str, mutate: Any) -> None:
+    record = SAMPLES[kind]()
+    mutate(record)
+    assert not agree(record)
+    with pytest.raises(InvalidRecord, match=r"run schema version [12]: record.*: unexpected"):
+        schema.validate(record)
+
+
+@pytest.mark.parametrize("mutate", UNKNOWN_FIELD, ids=range(len(UNKNOWN_FIELD)))
+def test_a_newer_version_may_add_fields_anywhere(mutate: Any) -> None:
+    record = sample_future()
+    mutate(record)
+    assert agree(record)
+
+
+@pytest.mark.parametrize("version", [schema.NEWEST + 1, FUTURE, 10**6, 7.0])
+def test_any_integer_above_the_newest_is_a_newer_version(version: float) -> None:
+    record = {**sample_future(), "schema_version": version}
+    assert agree(record) and schema.is_newer(record)
+
+
+def test_known_versions_are_not_newer() -> None:
+    assert not schema.is_newer(sample_v1()) and not schema.is_newer(sample())
+    assert not schema.is_newer({**sample(), "schema_version": "99"})
+
+
+def test_known_part_names_and_drops_exactly_the_unknown_fields() -> None:
+    future = sample_future()
+    kept, dropped = schema.known_part(future)
+    assert sorted(dropped) == ["command.shell", "env.platform.kernel_flags", "lineage", "outputs[0].written"]
+    assert kept["command"] == sample()["command"] and "lineage" not in kept
+    assert kept["params"] == future["params"] and kept["env"]["vars"] == future["env"]["vars"]
+    assert "shell" in future["command"]  # the record itself is untouched
+    assert schema.known_part(sample()) == (sample(), [])
 
 
 JSON = st.recursive(
@@ -115,13 +274,14 @@ JSON = st.recursive(
     max_leaves=8,
 )
 PATHS = [("command", "argv"), ("status", "exit_code"), ("status", "resources"), ("git", "commit"),
-         ("git", "branch"), ("inputs",), ("env", "platform"), ("env", "vars"), ("name",), ("metrics",)]
+         ("git", "branch"), ("inputs",), ("env", "platform"), ("env", "vars"), ("name",), ("metrics",),
+         ("schema_version",), ("command", "novel"), ("novel",), ("outputs",)]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(PATHS), JSON)
-def test_checker_agrees_with_jsonschema_on_generated_values(path: tuple[str, ...], value: Any) -> None:
-    record = copy.deepcopy(sample())
+@given(st.sampled_from(list(SAMPLES)), st.sampled_from(PATHS), JSON)
+def test_checker_agrees_with_jsonschema_on_generated_values(kind: str, path: tuple[str, ...], value: Any) -> None:
+    record = SAMPLES[kind]()
     node = record
     for key in path[:-1]:
         node = node[key]

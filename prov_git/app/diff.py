@@ -27,9 +27,23 @@ def _dir_entries(record: Record) -> list[dict[str, Any]]:
     return [e for e in record["inputs"] + record["outputs"] if e["type"] == "dir" and e.get("manifest")]
 
 
+def known_fields(record: Record, warnings: list[str]) -> Record:
+    """A record of a newer schema_version is compared on the fields this release knows; the others
+    are named in a warning, so that "same" never covers what was not compared."""
+    from prov_git.records.schema import NEWEST, is_newer, known_part
+
+    if not is_newer(record):
+        return record
+    kept, dropped = known_part(record)
+    if dropped:
+        warnings.append(f"run {record['id'][:12]} has schema_version {record['schema_version']}, newer than "
+                        f"{NEWEST}: not compared: {', '.join(dropped)}")
+    return kept
+
+
 def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
     """A stored run with the manifests of its directories (a missing one is warned about)."""
-    record = resolve.load(repo, run_id)
+    record = known_fields(resolve.load(repo, run_id), warnings)
     manifests: dict[str, list[dict[str, Any]]] = {}
     for entry in _dir_entries(record):
         name = entry["manifest"]

@@ -9,10 +9,11 @@ from typing import Any
 
 from prov_git import __version__
 from prov_git.errors import CorruptRecord
-from prov_git.records.schema import validate
+from prov_git.records.schema import validate, validate_written
 
 Record = dict[str, Any]
-SCHEMA_VERSION = 1
+# The version this release writes; schemas/run.schema.json is its schema (records/schema.VERSIONS).
+SCHEMA_VERSION = 2
 
 
 def compute_id(record: Record) -> str:
@@ -92,7 +93,7 @@ def assemble(
     hash_algorithm: str,
     extra: dict[str, Any] | None = None,
 ) -> Record:
-    """The complete record with its id, validated against the schema."""
+    """The complete record with its id, validated against the schema of the version we write."""
     record: Record = {
         "schema_version": SCHEMA_VERSION,
         "name": name,
@@ -108,7 +109,7 @@ def assemble(
         **(extra or {}),  # optional top-level fields, such as rerun_of
     }
     record["id"] = compute_id(record)
-    validate(record)
+    validate_written(record)
     return record
 
 
@@ -122,7 +123,10 @@ def reject_constant(name: str) -> float:
 
 
 def decode(data: bytes, *, expected_id: str | None = None, where: str = "record") -> Record:
-    """Parse, validate and check the id of a stored record; CorruptRecord names what is wrong."""
+    """Parse, validate and check the id of a stored record; CorruptRecord names what is wrong.
+
+    A record of a newer schema_version than ours is accepted when the fields we know are valid and
+    its id verifies; it is returned whole, unknown fields included (schema.known_part drops them)."""
     try:
         record: Record = json.loads(data.decode("utf-8"), parse_constant=reject_constant)
     except RecursionError:
