@@ -10,7 +10,8 @@ Invariants:
 - Rows: runs (id, start/end, name, folder tree), fields (every node of the record but env, flattened
   to dotted keys as in EXPR, typed), env_fields (the env section, stored once per distinct env),
   files (digest, path, role, run; files inside directory manifests included) and forgotten.
-- Concurrent refreshes take SQLite's write lock (BEGIN IMMEDIATE) and re-check the tip inside it.
+- Concurrent refreshes take SQLite's write lock (BEGIN IMMEDIATE) and re-check the tip inside it;
+  a new file is built empty beside the old one and renamed into place.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def file_rows(record: dict[str, Any], manifests: dict[str, bytes]) -> Iterator[t
 
 @dataclass
 class _Batch:
+    base: int  # the largest rid before this batch: new rows are numbered after it
     runs: list[tuple[Any, ...]]
     fields: list[tuple[Any, ...]]
     files: list[tuple[Any, ...]]
@@ -118,19 +120,19 @@ def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     conn.create_function("pglob", 2, lambda pattern, text: text is not None and fnmatchcase(text, pattern),
                          deterministic=True)
-    conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")  # derived data: a torn write is rebuilt, never trusted
     return conn
 
 
 def _create(path: str) -> sqlite3.Connection:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path + suffix)
-    conn = _connect(path)
+    """A fresh, empty index put in place atomically (a concurrent reader keeps the file it opened)."""
+    temp = f"{path}.{os.getpid()}.tmp"
+    conn = sqlite3.connect(temp, isolation_level=None)
     conn.executescript(_SCHEMA)
     conn.execute(f"PRAGMA user_version={LAYOUT}")
-    return conn
+    conn.close()
+    os.replace(temp, path)
+    return _connect(path)
 
 
 def open_index(repo: Repo) -> sqlite3.Connection:
@@ -181,7 +183,7 @@ def _catch_up(repo: Repo, conn: sqlite3.Connection, tip: pygit2.Commit | None) -
     known = dict(conn.execute("SELECT name, tree FROM fans").fetchall())
     present = {f.name: f for f in top or () if isinstance(f, pygit2.Tree) and f.name}
     envs = dict(conn.execute("SELECT hash, eid FROM envs").fetchall())
-    batch = _Batch([], [], [])
+    batch = _Batch(_max_rid(conn), [], [], [])
     for name in sorted(set(known) | set(present)):
         fan = present.get(name)
         if fan is None or known.get(name) != str(fan.id):
@@ -223,7 +225,7 @@ def _add(conn: sqlite3.Connection, run_id: str, folder: pygit2.Tree, batch: _Bat
         started = runs.parse_time(record["status"]["started_at"])
     except (KeyError, ValueError, TypeError):
         return  # not a readable record: `show` and `verify` report it; queries do not see it
-    rid = len(batch.runs) + 1 + _max_rid(conn)
+    rid = batch.base + len(batch.runs) + 1
     env = _env(conn, record.get("env"), envs)
     status = record["status"]
     batch.runs.append((rid, run_id, str(folder.id), started, status["started_at"], status.get("ended_at"),
