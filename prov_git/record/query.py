@@ -371,10 +371,8 @@ def _compare_values(a: Any, b: Any, descending: bool) -> int:
         return KIND_RANK[ka] - KIND_RANK[kb]
     if descending:
         a, b = b, a
-    if ka == "other":
-        a, b = json.dumps(a, sort_keys=True), json.dumps(b, sort_keys=True)
-    if ka == "null":
-        return 0
+    if ka in ("null", "other"):
+        return 0  # objects and lists are ties: the index does not order them either
     return int(a > b) - int(a < b)
 
 

@@ -32,17 +32,18 @@ from prov_git.record import query as q
 from prov_git.store import forgotten, runs
 from prov_git.store.repo import Repo
 
-LAYOUT = 3  # PRAGMA user_version: bump to rebuild every index of an older layout
+LAYOUT = 5  # PRAGMA user_version: bump to rebuild every index of an older layout
 FILE = "index.sqlite"
-KIND_RANK = {**q.KIND_RANK, "object": 4}
+KIND_RANK = q.KIND_RANK
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE fans (name TEXT PRIMARY KEY, tree TEXT) WITHOUT ROWID;
 CREATE TABLE runs (rid INTEGER PRIMARY KEY, id TEXT UNIQUE, folder TEXT, started REAL, started_at TEXT,
                    ended_at TEXT, name TEXT, env INTEGER);
-CREATE TABLE fields (run INTEGER, key TEXT, t INTEGER, num REAL, txt TEXT);
+CREATE TABLE fields (run INTEGER, key TEXT, t INTEGER, num REAL, txt TEXT, PRIMARY KEY (run, key)) WITHOUT ROWID;
 CREATE TABLE envs (eid INTEGER PRIMARY KEY, hash TEXT UNIQUE);
-CREATE TABLE env_fields (env INTEGER, key TEXT, t INTEGER, num REAL, txt TEXT);
+CREATE TABLE env_fields (env INTEGER, key TEXT, t INTEGER, num REAL, txt TEXT, PRIMARY KEY (env, key))
+    WITHOUT ROWID;
 CREATE TABLE files (digest TEXT, path TEXT, role TEXT, run INTEGER, inside TEXT);
 CREATE TABLE forgotten (id TEXT, reason TEXT, author TEXT, time TEXT);
 """
@@ -50,9 +51,7 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_newest ON runs (started DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_name ON runs (name, started DESC, id DESC);
 CREATE INDEX IF NOT EXISTS fields_key ON fields (key, t, num, txt);
-CREATE INDEX IF NOT EXISTS fields_run ON fields (run, key);
 CREATE INDEX IF NOT EXISTS env_fields_key ON env_fields (key, t, num, txt);
-CREATE INDEX IF NOT EXISTS env_fields_env ON env_fields (env, key);
 CREATE INDEX IF NOT EXISTS files_digest ON files (digest);
 CREATE INDEX IF NOT EXISTS files_run ON files (run);
 """
@@ -65,29 +64,49 @@ def path_of(repo: Repo) -> str:
 # ------------------------------------------------------------------------------ flattening (pure)
 
 
-def typed(value: Any) -> tuple[int, float | None, str | None]:
-    """(type rank, number column, text column) of one value, as the SQL of a comparison reads it."""
-    kind = "object" if isinstance(value, dict) else q.kind(value)
-    if kind in ("number", "bool"):
-        return KIND_RANK[kind], float(value), None
-    if kind == "string":
-        return KIND_RANK[kind], None, value
-    if kind == "other":
-        return KIND_RANK[kind], None, json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return KIND_RANK[kind], None, None
+Row = tuple[str, int, float | None, str | None]  # key, type rank, number column, text column
+_SEGMENTS: dict[str, str] = {}
 
 
-def nodes(value: Any, prefix: tuple[str, ...]) -> Iterator[tuple[str, int, float | None, str | None]]:
-    """Every node under value (objects too, so `exists` works on them) as (key, t, num, txt)."""
-    if prefix:
-        yield (q.key_text(prefix), *typed(value))
-    if isinstance(value, dict):
-        for name, child in value.items():
-            yield from nodes(child, (*prefix, name))
+def _segment(name: str) -> str:
+    """A key segment as EXPR spells it (quoted when odd), memoised: the build names the same keys
+    100,000 times."""
+    text = _SEGMENTS.get(name)
+    if text is None:
+        text = _SEGMENTS[name] = q.key_text((name,))
+    return text
 
 
-def record_rows(record: dict[str, Any]) -> list[tuple[str, int, float | None, str | None]]:
-    return [row for name, value in record.items() if name != "env" for row in nodes(value, (name,))]
+def typed(key: str, value: Any) -> Row:
+    """One node as the SQL of a comparison reads it; objects and lists only exist (and sort as ties)."""
+    kind = type(value)
+    if kind is str:
+        return key, 1, None, value
+    if kind is bool:
+        return key, 2, float(value), None
+    if kind is int or kind is float:
+        return key, 0, float(value), None
+    return key, 3 if value is None else 4, None, None
+
+
+def flatten(value: dict[str, Any], prefix: str, out: list[Row]) -> list[Row]:
+    """Every leaf under an object, keys dotted as in EXPR. A non-empty object gets no row of its own
+    (`exists` finds it by its children's key range); an empty one does."""
+    for name, child in value.items():
+        key = prefix + _segment(name)
+        if type(child) is dict and child:
+            flatten(child, key + ".", out)
+        else:
+            out.append(typed(key, child))
+    return out
+
+
+def record_rows(record: dict[str, Any]) -> list[Row]:
+    return flatten({k: v for k, v in record.items() if k != "env"}, "", [])
+
+
+def env_rows(env: Any) -> list[Row]:
+    return flatten({"env": env}, "", [])
 
 
 def file_rows(record: dict[str, Any], manifests: dict[str, bytes]) -> Iterator[tuple[str, str, str, str | None]]:
@@ -240,13 +259,13 @@ def _max_rid(conn: sqlite3.Connection) -> int:
 
 def _env(conn: sqlite3.Connection, env: Any, envs: dict[str, int]) -> int:
     """The id of this env section, stored once however many runs share it."""
-    digest = hashlib.sha1(json.dumps(env, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha1(json.dumps(env).encode()).hexdigest()  # stored with sorted keys: stable
     if digest not in envs:
         eid = conn.execute("INSERT INTO envs (hash) VALUES (?)", (digest,)).lastrowid
         assert eid is not None
         envs[digest] = eid
         conn.executemany("INSERT INTO env_fields VALUES (?, ?, ?, ?, ?)",
-                         [(eid, *row) for row in nodes(env, ("env",))])
+                         [(eid, *row) for row in env_rows(env)])
     return envs[digest]
 
 
@@ -297,11 +316,14 @@ def compile_expr(expr: q.Expr) -> tuple[str, list[Any]]:
     """SQL over runs r for an EXPR, with the semantics of query.evaluate."""
     if isinstance(expr, (q.Compare, q.Exists)):
         table, owner, column = _owner(expr.key)
-        test, args = _test_sql(expr) if isinstance(expr, q.Compare) else ("1", [])
+        key = q.key_text(expr.key)
+        if isinstance(expr, q.Exists):  # the key itself, or any key under it ('/' follows '.')
+            return (f"{column} IN (SELECT f.{owner} FROM {table} f WHERE f.key = ? OR "
+                    "(f.key > ? AND f.key < ?))", [key, key + ".", key + "/"])
+        test, args = _test_sql(expr)
         if test == "0":
             return "0", []
-        return (f"{column} IN (SELECT f.{owner} FROM {table} f WHERE f.key = ? AND {test})",
-                [q.key_text(expr.key), *args])
+        return f"{column} IN (SELECT f.{owner} FROM {table} f WHERE f.key = ? AND {test})", [key, *args]
     if isinstance(expr, q.Not):
         inner, args = compile_expr(expr.term)
         return f"NOT ({inner})", args
