@@ -175,9 +175,28 @@ class Repository:
     def runs(self, where: str | None = None, sort: Sequence[str] | None = None, name: str | None = None,
              limit: int | None = None) -> list[RunRecord]:
         """Records newest first, filtered by the query language (as `git prov log --where/--sort`)."""
-        from prov_git.app.read import select
+        from prov_git.app.query import Filters, select_records
 
-        return cast(list[RunRecord], select(self._repo, where=where, sort=list(sort or ()), name=name, limit=limit))
+        filters = Filters(where=[where] if where else (), sort=tuple(sort or ()), name=name, limit=limit)
+        return cast(list[RunRecord], select_records(self._repo, filters))
+
+    def which(self, *paths: str) -> list[dict[str, Any]]:
+        """For each path: the runs that produced its current content and those that used it
+        (the shape of `git prov which --json`)."""
+        from prov_git.app.query import which
+
+        answer = which(self._repo, list(paths))
+        if answer.missing:
+            from prov_git.errors import InputError
+
+            raise InputError(f"{', '.join(answer.missing)}: no such file or directory")
+        return answer.found
+
+    def lineage(self, target: str, depth: int | None = None) -> dict[str, Any]:
+        """The upstream graph of a path's content or of a run, as `git prov lineage --format json`."""
+        from prov_git.app.query import lineage
+
+        return lineage(self._repo, target, depth).as_dict()
 
     def diff(self, a: str = "@~1", b: str = "@") -> dict[str, Any]:
         """The comparison of two runs in the shape of `git prov diff --json`."""

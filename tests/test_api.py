@@ -136,6 +136,33 @@ def test_reading_the_history(repo: Repo) -> None:
     assert out["diff"] == cli and out["diff"]["sections"]["params"]["changed"] is True
 
 
+def test_queries_which_and_lineage(repo: Repo) -> None:
+    repo.write("raw.txt", "r\n")
+    repo.record("-p", "lr=0.1", "-m", "m1.json", "--name", "sweep", "--", "sh", "-c", "echo '{\"acc\": 0.7}' > m1.json")
+    repo.record("-p", "lr=0.3", "-m", "m2.json", "--name", "sweep", "--", "sh", "-c", "echo '{\"acc\": 0.9}' > m2.json")
+    made = repo.record("-i", "raw.txt", "-o", "clean.txt", "--", "cp", "raw.txt", "clean.txt")
+    out = api(repo, """
+        import json, prov_git
+        repo = prov_git.open(".")
+        best = repo.runs(where="metrics.acc > 0.8", sort=["-metrics.acc"])
+        print(json.dumps({"best": [r["params"] for r in best], "by_lr": [r["params"]["lr"] for r in
+                          repo.runs(name="sweep", sort=["params.lr"])], "which": repo.which("clean.txt"),
+                          "lineage": repo.lineage("clean.txt")}))
+    """)
+    assert out["best"] == [{"lr": 0.3}] and out["by_lr"] == [0.1, 0.3]
+    assert [p["run"] for p in out["which"][0]["produced_by"]] == [made["id"]]
+    produced = {"from": f"run:{made['id']}", "to": f"file:{out['which'][0]['digest']}", "kind": "generated"}
+    assert produced in out["lineage"]["edges"]
+    bad = api(repo, """
+        import json, prov_git
+        try:
+            prov_git.open(".").runs(where="metrics.acc >")
+        except prov_git.ProvError as exc:
+            print(json.dumps([exc.exit_code, str(exc)]))
+    """)
+    assert bad[0] == 2 and "position 14" in bad[1]
+
+
 def test_errors_are_prov_errors(repo: Repo, tmp_path: Path) -> None:
     outside = tmp_path / "nowhere"
     outside.mkdir()

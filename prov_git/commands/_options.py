@@ -38,3 +38,20 @@ def say(message: str) -> None:
 
 def warn(message: str) -> None:
     click.echo(f"git prov: warning: {message}", err=True)
+
+
+def selection_options(func: F) -> F:
+    """--where/--sort/--name/--since/--until, shared by log and compare (design.md "Querying")."""
+    options = [
+        click.option("--where", "where", multiple=True, metavar="EXPR",
+                     help="Only runs where EXPR holds, e.g. \"params.lr >= 0.01 and not metrics.acc exists\" "
+                          "(several are and-ed)."),
+        click.option("--sort", "sort", multiple=True, metavar="KEY",
+                     help="Order by KEY (-KEY descending; several in order; missing values last)."),
+        click.option("--name", "name", metavar="GLOB", help="Only runs whose name matches GLOB."),
+        click.option("--since", metavar="DATE", help="Only runs started at or after DATE (RFC 3339 or 2026-11-30)."),
+        click.option("--until", metavar="DATE", help="Only runs started before DATE (a plain date: through that day)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

@@ -50,6 +50,9 @@ def _header(label: str, side: Side, paint: Paint) -> list[str]:
 
 def header(comparison: Comparison, paint: Paint) -> list[str]:
     rows = [_header("a", comparison.a, paint), _header("b", comparison.b, paint)]
+    names = [None if side.worktree else side.record.get("name") for side in (comparison.a, comparison.b)]
+    if any(names):  # `diff baseline@ deeper@` shows which is which
+        rows = [[*row, f"[{name}]" if name else ""] for row, name in zip(rows, names, strict=False)]
     return _table(rows, paint)
 
 

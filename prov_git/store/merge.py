@@ -23,7 +23,7 @@ import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
 from prov_git.records import Record, decode
-from prov_git.store import runs
+from prov_git.store import forgotten, runs
 from prov_git.store.repo import Repo
 
 MAX_RECORD_BYTES = 4 << 20  # run.json: real records are a few KiB to a few hundred KiB
@@ -37,6 +37,7 @@ BLOB_MODE = b"100644"
 _ODD_MODES = {b"120000": "a symlink", b"160000": "a submodule (gitlink)", b"100755": "an executable file",
               b"100664": "a group-writable file (obsolete mode)"}
 _FAN = re.compile(rb"^[0-9a-f]{2}$")
+_TOP = ("runs", forgotten.FOLDER)  # the only top-level folders of the tree
 _RUN_ID = re.compile(rb"^[0-9a-f]{64}$")
 # Lowercase only: two names differing in case would collide in a mirror on macOS or Windows.
 _SIDE_NAME = re.compile(r"^[a-z0-9_][a-z0-9._-]{0,199}$")
@@ -204,10 +205,12 @@ def incoming_runs(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree
     top = _tree(git, remote_tree, "(top of the tree)")
     for entry in top:
         name = check_name(entry.name, "")
-        if name != "runs":
+        if name not in _TOP:
             raise refused(shown(entry.name), "entry outside the runs/<xx>/<id>/ layout")
         check_mode(entry, TREE_MODE, "")
-    runs_entry = next(iter(top), None)
+        if name == forgotten.FOLDER:
+            check_forgotten(git, _subtree(local, name), entry.oid)
+    runs_entry = next((e for e in top if e.name == b"runs"), None)
     local_runs = _subtree(local, "runs")
     if runs_entry is None or (local_runs is not None and local_runs.id == runs_entry.oid):
         return found
@@ -235,6 +238,42 @@ def _incoming_in_fan(git: pygit2.Repository, local_fan: pygit2.Tree | None, fan:
         if mine is None or mine.id != run.oid:
             found[run_name] = run.oid
     return found
+
+
+def check_forgotten(git: pygit2.Repository, local: pygit2.Tree | None, tree: pygit2.Oid) -> None:
+    """forgotten/<xx>/<id>/<sha256>.json (store/forgotten.py): small entries named by their hash,
+    each naming the run of its folder; only folders that differ from the local ones are read."""
+    if local is not None and local.id == tree:
+        return
+    for fan in _tree(git, tree, forgotten.FOLDER):
+        where = f"{forgotten.FOLDER}/{check_name(fan.name, forgotten.FOLDER)}"
+        if not _FAN.match(fan.name):
+            raise refused(where, "entry outside the forgotten/<xx>/<id>/ layout")
+        check_mode(fan, TREE_MODE, forgotten.FOLDER)
+        mine = _subtree(local, fan.name.decode())
+        if mine is None or mine.id != fan.oid:
+            _check_forgotten_fan(git, mine, fan, where)
+
+
+def _check_forgotten_fan(git: pygit2.Repository, local: pygit2.Tree | None, fan: Entry, where: str) -> None:
+    for run in _tree(git, fan.oid, where):
+        run_id = check_name(run.name, where)
+        if not _RUN_ID.match(run.name) or not run.name.startswith(fan.name):
+            raise refused(f"{where}/{run_id}", "entry outside the forgotten/<xx>/<id>/ layout")
+        check_mode(run, TREE_MODE, where)
+        mine = _subtree(local, run_id)
+        if mine is not None and mine.id == run.oid:
+            continue
+        entries = _tree(git, run.oid, f"{where}/{run_id}")
+        if len(entries) > MAX_FILES_PER_RUN:
+            raise refused(f"{where}/{run_id}", f"{len(entries)} forget entries for one run (limit {MAX_FILES_PER_RUN})")
+        for entry in entries:
+            path = f"{where}/{run_id}/{check_name(entry.name, f'{where}/{run_id}')}"
+            check_mode(entry, BLOB_MODE, f"{where}/{run_id}")
+            data = _read(git, entry.oid, pygit2.enums.ObjectType.BLOB, path, forgotten.MAX_ENTRY_BYTES)
+            problem = forgotten.entry_problem(run_id, entry.name.decode(), data)
+            if problem is not None:
+                raise refused(path, problem)
 
 
 def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
@@ -274,7 +313,7 @@ def _chain_commit(git: pygit2.Repository, oid: pygit2.Oid, *, tip: bool = False)
     where = f"commit {str(oid)[:12]}"
     if not isinstance(commit, pygit2.Commit):
         raise refused(where, "the chain points at something that is not a commit")
-    if not commit.message.startswith("prov: ") or (not tip and any(e.raw_name != b"runs" for e in commit.tree)):
+    if not commit.message.startswith("prov: ") or (not tip and any(e.name not in _TOP for e in commit.tree)):
         raise refused(where, f"is not a {runs.REF} commit: the chain must not lead into the project's history")
     return commit
 
@@ -338,6 +377,7 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
     remote_runs = _subtree(remote, "runs")
     if local is None:
         return Union(remote.id, sorted(run for _, fan in _fans(remote_runs) for run, _ in _entries(fan)))
+    local = _with_forgotten(git, local, remote, label)
     local_runs = _subtree(local, "runs")
     if remote_runs is None or (local_runs is not None and local_runs.id == remote_runs.id):
         return Union(local.id, [])
@@ -357,6 +397,34 @@ def union(git: pygit2.Repository, local: pygit2.Tree | None, remote: pygit2.Tree
     root = git.TreeBuilder(local)
     root.insert("runs", runs_builder.write(), runs.TREE)
     return Union(root.write(), sorted(added))
+
+
+def _with_forgotten(git: pygit2.Repository, local: pygit2.Tree, remote: pygit2.Tree, label: str) -> pygit2.Tree:
+    """local with the union of both forgotten/ folders (content-addressed: equal paths, equal bytes)."""
+    theirs = _subtree(remote, forgotten.FOLDER)
+    mine = _subtree(local, forgotten.FOLDER)
+    if theirs is None or (mine is not None and mine.id == theirs.id):
+        return local
+    root = git.TreeBuilder(local)
+    root.insert(forgotten.FOLDER, _union_tree(git, mine, theirs, label), runs.TREE)
+    merged = git.get(root.write())
+    assert isinstance(merged, pygit2.Tree)
+    return merged
+
+
+def _union_tree(git: pygit2.Repository, mine: pygit2.Tree | None, theirs: pygit2.Tree, label: str) -> pygit2.Oid:
+    if mine is None or mine.id == theirs.id:
+        return theirs.id if mine is None else mine.id
+    builder = git.TreeBuilder(mine)
+    for name, entry in _entries(theirs):
+        if name not in mine:
+            builder.insert(name, entry.id, entry.filemode)
+        elif isinstance(entry, pygit2.Tree) and isinstance(mine[name], pygit2.Tree):
+            builder.insert(name, _union_tree(git, mine[name], entry, label), runs.TREE)  # type: ignore[arg-type]
+        elif mine[name].id != entry.id:
+            raise RunConflict(f"{forgotten.FOLDER}/.../{name} differs between here and {label} "
+                              "although forget entries are content-addressed (tampering or corruption)", [])
+    return builder.write()
 
 
 def _union_fan(git: pygit2.Repository, mine: pygit2.Tree | None, theirs: pygit2.Tree

@@ -1,4 +1,7 @@
-"""Turn a RUN argument (full id, unique prefix, @, @~N) into a run id, and load its record."""
+"""Turn a RUN argument (full id, unique prefix, @, @~N, NAME@, NAME@~N) into a run id, and load its record.
+
+Forgotten runs are skipped by @, @~N and NAME@ (they are hidden, not gone); an id or prefix still
+finds them. @ reads the chain newest first (no index); NAME@ asks the derived index."""
 
 from __future__ import annotations
 
@@ -7,25 +10,24 @@ import re
 
 from prov_git.errors import AmbiguousRun, RunNotFound
 from prov_git.records import Record, decode
-from prov_git.store import runs
+from prov_git.store import forgotten, runs
 from prov_git.store.repo import Repo
 
 _RELATIVE = re.compile(r"^@(?:~(\d+))?$")
+_NAMED = re.compile(r"^(.+)@(?:~(\d+))?$")
 _HEX = re.compile(r"^[0-9a-f]{4,64}$")
 
 
 def resolve(repo: Repo, spec: str) -> str:
     match = _RELATIVE.match(spec)
     if match:
-        back = int(match.group(1) or 0)
-        found = next(itertools.islice(runs.iter_newest(repo), back, None), None)
-        if found is None:
-            count = "no runs" if back == 0 else f"fewer than {back + 1} runs"
-            raise RunNotFound(f"{spec}: the store has {count}; record one with `git prov record`")
-        return found.id
+        return _newest(repo, spec, int(match.group(1) or 0))
+    named = _NAMED.match(spec)
+    if named:
+        return _named(repo, spec, named.group(1), int(named.group(2) or 0))
     lowered = spec.lower()
     if not _HEX.match(lowered):
-        raise RunNotFound(f"{spec!r} is not a run: give a run id (4+ hex characters), @ or @~N")
+        raise RunNotFound(f"{spec!r} is not a run: give a run id (4+ hex characters), @, @~N, NAME@ or NAME@~N")
     matches = runs.ids_with_prefix(repo, lowered)
     if not matches:
         raise RunNotFound(f"unknown run {spec!r}: see `git prov log` for recorded runs")
@@ -33,6 +35,27 @@ def resolve(repo: Repo, spec: str) -> str:
         shown = ", ".join(m[:12] for m in matches[:5])
         raise AmbiguousRun(f"run prefix {spec!r} is ambiguous ({shown}...): give more characters")
     return matches[0]
+
+
+def _newest(repo: Repo, spec: str, back: int) -> str:
+    hidden = forgotten.ids(repo)
+    visible = (r for r in runs.iter_newest(repo) if r.id not in hidden)
+    found = next(itertools.islice(visible, back, None), None)
+    if found is None:
+        count = "no runs" if back == 0 else f"fewer than {back + 1} runs"
+        raise RunNotFound(f"{spec}: the store has {count}{' not forgotten' if hidden else ''}; "
+                          "record one with `git prov record`")
+    return found.id
+
+
+def _named(repo: Repo, spec: str, name: str, back: int) -> str:
+    from prov_git.store import index
+
+    found = index.named(repo, name, back)
+    if found is None:
+        many = "no run" if back == 0 else f"fewer than {back + 1} runs"
+        raise RunNotFound(f"{spec}: {many} named {name!r}; see `git prov log --name {name!r}`")
+    return found
 
 
 def load(repo: Repo, run_id: str) -> Record:

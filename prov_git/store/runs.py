@@ -294,6 +294,51 @@ def append(
     return new
 
 
+def append_files(repo: Repo, files: dict[str, bytes], message: str) -> pygit2.Oid:
+    """A commit on refs/prov/runs adding files at their slash paths (e.g. forget entries), with
+    the same compare-and-swap as a run; a path already there is left as it is (content-addressed)."""
+    make_durable()
+    blobs = {path: _blob(repo, data) for path, data in files.items()}
+
+    def build(old: pygit2.Commit | None) -> pygit2.Oid:
+        parent = old.id if old is not None else _root(repo)
+        tree = _load_commit(repo, parent).tree
+        for path, oid in sorted(blobs.items()):
+            if path not in tree:
+                grown = repo.git.get(_insert_blob(repo, tree, path.split("/"), oid))
+                assert isinstance(grown, pygit2.Tree)
+                tree = grown
+        return _commit(repo, tree.id, [parent], message)
+
+    return update_ref(repo, build, message.split("\n", 1)[0].replace("prov:", "git prov:", 1))
+
+
+def _insert_blob(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.Oid) -> pygit2.Oid:
+    """A copy of base with the blob oid at path (list of names), sharing every untouched subtree."""
+    builder = repo.git.TreeBuilder(base) if base is not None else repo.git.TreeBuilder()
+    head, rest = path[0], path[1:]
+    if not rest:
+        builder.insert(head, oid, BLOB)
+        return builder.write()
+    child = base[head] if base is not None and head in base else None
+    builder.insert(head, _insert_blob(repo, child if isinstance(child, pygit2.Tree) else None, rest, oid), TREE)
+    return builder.write()
+
+
+def count_unpushed(repo: Repo, tracking: str) -> int | None:
+    """Runs on refs/prov/runs that the remote's last known copy (tracking ref) lacks; None if unknown."""
+    try:
+        theirs = repo.git.references.get(tracking)
+    except pygit2.GitError:
+        return None
+    head = tip(repo)
+    if theirs is None or head is None:
+        return None if theirs is None else 0
+    walker = repo.git.walk(head.id, pygit2.enums.SortMode.NONE)
+    walker.hide(theirs.target)
+    return sum(1 for commit in walker if run_of(commit) is not None)
+
+
 def maybe_pack(repo: Repo) -> None:
     """Pack loose objects the way git does after commits; libgit2 never packs on its own.
 

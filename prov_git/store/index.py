@@ -1,0 +1,448 @@
+"""The derived query index: SQLite under .git/prov/index.sqlite, never pushed, never the truth.
+
+Invariants:
+- Every answer is computed after refresh(), which makes the index equal to the tree at the tip of
+  refs/prov/runs: it compares the tip's runs/<xx>/ folder trees with the ones it indexed (256
+  lookups) and reads only the run folders that appeared, vanished or changed. A record, a merge, a
+  fetch, a rewind or plain git changing the ref therefore never leaves a wrong answer, and a query
+  right after one new record reads one run. `record` itself never touches the index.
+- A missing, corrupt or older-layout file is rebuilt from the tree (one pass over it).
+- Rows: runs (id, start/end, name, folder tree), fields (every node of the record but env, flattened
+  to dotted keys as in EXPR, typed), env_fields (the env section, stored once per distinct env),
+  files (digest, path, role, run; files inside directory manifests included) and forgotten.
+- Concurrent refreshes take SQLite's write lock (BEGIN IMMEDIATE) and re-check the tip inside it;
+  a new file is built empty beside the old one and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pygit2
+
+from prov_git.records import query as q
+from prov_git.store import forgotten, runs
+from prov_git.store.repo import Repo
+
+LAYOUT = 5  # PRAGMA user_version: bump to rebuild every index of an older layout
+FILE = "index.sqlite"
+KIND_RANK = q.KIND_RANK
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE fans (name TEXT PRIMARY KEY, tree TEXT) WITHOUT ROWID;
+CREATE TABLE runs (rid INTEGER PRIMARY KEY, id TEXT UNIQUE, folder TEXT, started REAL, started_at TEXT,
+                   ended_at TEXT, name TEXT, env INTEGER);
+CREATE TABLE fields (run INTEGER, key TEXT, t INTEGER, num REAL, txt TEXT, PRIMARY KEY (run, key)) WITHOUT ROWID;
+CREATE TABLE envs (eid INTEGER PRIMARY KEY, hash TEXT UNIQUE);
+CREATE TABLE env_fields (env INTEGER, key TEXT, t INTEGER, num REAL, txt TEXT, PRIMARY KEY (env, key))
+    WITHOUT ROWID;
+CREATE TABLE files (digest TEXT, path TEXT, role TEXT, run INTEGER, inside TEXT);
+CREATE TABLE forgotten (id TEXT, reason TEXT, author TEXT, time TEXT);
+"""
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_newest ON runs (started DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_name ON runs (name, started DESC, id DESC);
+CREATE INDEX IF NOT EXISTS fields_key ON fields (key, t, num, txt);
+CREATE INDEX IF NOT EXISTS env_fields_key ON env_fields (key, t, num, txt);
+CREATE INDEX IF NOT EXISTS files_digest ON files (digest);
+CREATE INDEX IF NOT EXISTS files_run ON files (run);
+"""
+
+
+def path_of(repo: Repo) -> str:
+    return str(repo.state_dir / FILE)
+
+
+# ------------------------------------------------------------------------------ flattening (pure)
+
+
+Row = tuple[str, int, float | None, str | None]  # key, type rank, number column, text column
+_SEGMENTS: dict[str, str] = {}
+
+
+def _segment(name: str) -> str:
+    """A key segment as EXPR spells it (quoted when odd), memoised: the build names the same keys
+    100,000 times."""
+    text = _SEGMENTS.get(name)
+    if text is None:
+        text = _SEGMENTS[name] = q.key_text((name,))
+    return text
+
+
+def typed(key: str, value: Any) -> Row:
+    """One node as the SQL of a comparison reads it; objects and lists only exist (and sort as ties)."""
+    kind = type(value)
+    if kind is str:
+        return key, 1, None, value
+    if kind is bool:
+        return key, 2, float(value), None
+    if kind is int or kind is float:
+        return key, 0, float(value), None
+    return key, 3 if value is None else 4, None, None
+
+
+def flatten(value: dict[str, Any], prefix: str, out: list[Row]) -> list[Row]:
+    """Every leaf under an object, keys dotted as in EXPR. A non-empty object gets no row of its own
+    (`exists` finds it by its children's key range); an empty one does."""
+    for name, child in value.items():
+        key = prefix + _segment(name)
+        if type(child) is dict and child:
+            flatten(child, key + ".", out)
+        else:
+            out.append(typed(key, child))
+    return out
+
+
+def record_rows(record: dict[str, Any]) -> list[Row]:
+    return flatten({k: v for k, v in record.items() if k != "env"}, "", [])
+
+
+def env_rows(env: Any) -> list[Row]:
+    return flatten({"env": env}, "", [])
+
+
+def file_rows(record: dict[str, Any], manifests: dict[str, bytes]) -> Iterator[tuple[str, str, str, str | None]]:
+    """(digest, path, role, inside) of every input and output, files inside directories included."""
+    from prov_git.records.manifest import manifest_files
+
+    for role in ("input", "output"):
+        for entry in record.get(role + "s") or ():
+            if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):
+                continue
+            yield entry["digest"], entry["path"], role, None
+            listed = manifest_files(manifests.get(entry.get("manifest") or "", b"")) or []
+            for item in listed:
+                if isinstance(item.get("digest"), str):
+                    yield item["digest"], item["path"], role, entry["path"]
+
+
+# ------------------------------------------------------------------------------ opening and refreshing
+
+
+@dataclass
+class _Batch:
+    base: int  # the largest rid before this batch: new rows are numbered after it
+    runs: list[tuple[Any, ...]]
+    fields: list[tuple[Any, ...]]
+    files: list[tuple[Any, ...]]
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.create_function("pglob", 2, lambda pattern, text: text is not None and fnmatchcase(text, pattern),
+                         deterministic=True)
+    conn.execute("PRAGMA synchronous=OFF")  # derived data: a torn write is rebuilt, never trusted
+    return conn
+
+
+def _create(path: str) -> sqlite3.Connection:
+    """A fresh, empty index put in place atomically (a concurrent reader keeps the file it opened)."""
+    temp = f"{path}.{os.getpid()}.tmp"
+    conn = sqlite3.connect(temp, isolation_level=None)
+    conn.executescript(_SCHEMA)
+    conn.execute(f"PRAGMA user_version={LAYOUT}")
+    conn.close()
+    os.replace(temp, path)
+    return _connect(path)
+
+
+def open_index(repo: Repo) -> sqlite3.Connection:
+    """The index, refreshed to the tip; rebuilt once when missing, of another layout or corrupt."""
+    os.makedirs(repo.state_dir, exist_ok=True)
+    path = path_of(repo)
+    for attempt in range(2):
+        try:
+            conn = _connect(path) if os.path.exists(path) else _create(path)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != LAYOUT:
+                conn.close()
+                conn = _create(path)
+            refresh(repo, conn)
+            return conn
+        except sqlite3.DatabaseError:
+            if attempt:
+                raise
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    raise AssertionError("unreachable")
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def refresh(repo: Repo, conn: sqlite3.Connection) -> None:
+    tip = runs.tip(repo)
+    tip_id = str(tip.id) if tip is not None else ""
+    if _meta(conn, "tip") == tip_id:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _meta(conn, "tip") != tip_id:  # another process may have caught up meanwhile
+            _catch_up(repo, conn, tip)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip_id,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _catch_up(repo: Repo, conn: sqlite3.Connection, tip: pygit2.Commit | None) -> None:
+    empty = conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    top = tip.tree["runs"] if tip is not None and "runs" in tip.tree else None
+    top = top if isinstance(top, pygit2.Tree) else None
+    known = dict(conn.execute("SELECT name, tree FROM fans").fetchall())
+    present = {f.name: f for f in top or () if isinstance(f, pygit2.Tree) and f.name}
+    envs = dict(conn.execute("SELECT hash, eid FROM envs").fetchall())
+    batch = _Batch(_max_rid(conn), [], [], [])
+    for name in sorted(set(known) | set(present)):
+        fan = present.get(name)
+        if fan is None or known.get(name) != str(fan.id):
+            _fan(conn, name, fan, batch, envs)
+    _write(conn, batch)
+    if empty:  # built after a bulk load: faster than kept up row by row
+        for statement in filter(str.strip, _INDEXES.split(";")):
+            conn.execute(statement)
+    _forgotten(conn, tip)
+
+
+def _fan(conn: sqlite3.Connection, name: str, fan: pygit2.Tree | None, batch: _Batch, envs: dict[str, int]) -> None:
+    """Bring one runs/<xx>/ folder up to date: drop runs gone or changed, read the new ones."""
+    indexed = dict(conn.execute("SELECT id, folder FROM runs WHERE id >= ? AND id < ?",
+                                (name, name + "g")).fetchall())
+    there = {e.name: e for e in fan or () if isinstance(e, pygit2.Tree) and e.name}
+    stale = [i for i, folder in indexed.items() if i not in there or str(there[i].id) != folder]
+    _delete(conn, stale)
+    for run_id, folder in there.items():
+        if indexed.get(run_id) != str(folder.id):
+            _add(conn, run_id, folder, batch, envs)
+    if fan is None:
+        conn.execute("DELETE FROM fans WHERE name = ?", (name,))
+    else:
+        conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?)", (name, str(fan.id)))
+
+
+def _delete(conn: sqlite3.Connection, run_ids: Sequence[str]) -> None:
+    for run_id in run_ids:
+        row = conn.execute("SELECT rid FROM runs WHERE id = ?", (run_id,)).fetchone()
+        for table, column in (("fields", "run"), ("files", "run"), ("runs", "rid")):
+            conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (row[0],))
+
+
+def _add(conn: sqlite3.Connection, run_id: str, folder: pygit2.Tree, batch: _Batch, envs: dict[str, int]) -> None:
+    files = {e.name: e.data for e in folder if isinstance(e, pygit2.Blob) and e.name}
+    try:
+        record = json.loads(files[runs.RUN_FILE])
+        started = runs.parse_time(record["status"]["started_at"])
+    except (KeyError, ValueError, TypeError):
+        return  # not a readable record: `show` and `verify` report it; queries do not see it
+    rid = batch.base + len(batch.runs) + 1
+    env = _env(conn, record.get("env"), envs)
+    status = record["status"]
+    batch.runs.append((rid, run_id, str(folder.id), started, status["started_at"], status.get("ended_at"),
+                       record.get("name"), env))
+    batch.fields.extend((rid, *row) for row in record_rows(record))
+    batch.files.extend((digest, path, role, rid, inside) for digest, path, role, inside in file_rows(record, files))
+
+
+def _max_rid(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(rid), 0) FROM runs").fetchone()[0])
+
+
+def _env(conn: sqlite3.Connection, env: Any, envs: dict[str, int]) -> int:
+    """The id of this env section, stored once however many runs share it."""
+    digest = hashlib.sha1(json.dumps(env).encode()).hexdigest()  # stored with sorted keys: stable
+    if digest not in envs:
+        eid = conn.execute("INSERT INTO envs (hash) VALUES (?)", (digest,)).lastrowid
+        assert eid is not None
+        envs[digest] = eid
+        conn.executemany("INSERT INTO env_fields VALUES (?, ?, ?, ?, ?)",
+                         [(eid, *row) for row in env_rows(env)])
+    return envs[digest]
+
+
+def _write(conn: sqlite3.Connection, batch: _Batch) -> None:
+    # rids were numbered from max(rid) before any insert of this batch: insert runs in order.
+    conn.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch.runs)
+    conn.executemany("INSERT INTO fields VALUES (?, ?, ?, ?, ?)", batch.fields)
+    conn.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", batch.files)
+
+
+def _forgotten(conn: sqlite3.Connection, tip: pygit2.Commit | None) -> None:
+    tree = forgotten.tree_of(tip)
+    tree_id = str(tree.id) if tree is not None else ""
+    if _meta(conn, "forgotten") == tree_id:
+        return
+    conn.execute("DELETE FROM forgotten")
+    rows = [(e["run"], e["reason"], e["author"], e["time"]) for e in forgotten.entries(tip)]
+    conn.executemany("INSERT INTO forgotten VALUES (?, ?, ?, ?)", rows)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('forgotten', ?)", (tree_id,))
+
+
+# ------------------------------------------------------------------------------ EXPR -> SQL
+
+
+def _owner(key: tuple[str, ...]) -> tuple[str, str, str]:
+    """(table, owner column, run column it matches) holding a key."""
+    return ("env_fields", "env", "r.env") if key[0] == "env" else ("fields", "run", "r.rid")
+
+
+def _test_sql(expr: q.Compare) -> tuple[str, list[Any]]:
+    """The condition on one field row (f.*) for KEY OP VALUE, or '0' when it can never hold."""
+    kind = q.kind(expr.value)
+    rank = KIND_RANK[kind]
+    column = "f.num" if kind in ("number", "bool") else "f.txt"
+    value = float(expr.value) if kind in ("number", "bool") else expr.value
+    if kind == "other" or (expr.op == "~" and kind != "string"):
+        return "0", []
+    if kind == "null":
+        return ("f.t = ?", [rank]) if expr.op == "=" else ("0", [])
+    if expr.op == "~":
+        return "f.t = ? AND pglob(?, f.txt)", [rank, value]
+    if expr.op in ("<", "<=", ">", ">=") and kind == "bool":
+        return "0", []
+    return f"f.t = ? AND {column} {'!=' if expr.op == '!=' else expr.op} ?", [rank, value]
+
+
+def compile_expr(expr: q.Expr) -> tuple[str, list[Any]]:
+    """SQL over runs r for an EXPR, with the semantics of query.evaluate."""
+    if isinstance(expr, (q.Compare, q.Exists)):
+        table, owner, column = _owner(expr.key)
+        key = q.key_text(expr.key)
+        if isinstance(expr, q.Exists):  # the key itself, or any key under it ('/' follows '.')
+            return (f"{column} IN (SELECT f.{owner} FROM {table} f WHERE f.key = ? OR "
+                    "(f.key > ? AND f.key < ?))", [key, key + ".", key + "/"])
+        test, args = _test_sql(expr)
+        if test == "0":
+            return "0", []
+        return f"{column} IN (SELECT f.{owner} FROM {table} f WHERE f.key = ? AND {test})", [key, *args]
+    if isinstance(expr, q.Not):
+        inner, args = compile_expr(expr.term)
+        return f"NOT ({inner})", args
+    parts = [compile_expr(t) for t in expr.terms]
+    joiner = " AND " if isinstance(expr, q.And) else " OR "
+    return joiner.join(f"({p})" for p, _ in parts), [a for _, args in parts for a in args]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What log/compare select: all optional, and-ed."""
+
+    where: q.Expr | None = None
+    sort: tuple[q.SortKey, ...] = ()
+    name: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int | None = None
+    forgotten: bool = False  # True: only forgotten runs; False: never them
+
+
+def _select_sql(sel: Selection) -> tuple[str, list[Any]]:
+    joins, order, conds, args, join_args = [], [], ["1"], [], []
+    for n, sort in enumerate(sel.sort):
+        table, owner, column = _owner(sort.key)
+        joins.append(f"LEFT JOIN {table} s{n} ON s{n}.{owner} = {column} AND s{n}.key = ?")
+        join_args.append(q.key_text(sort.key))
+        way = "DESC" if sort.descending else "ASC"
+        order += [f"s{n}.t IS NULL", f"s{n}.t", f"s{n}.num {way}", f"s{n}.txt {way}"]
+    order += ["r.started DESC", "r.id DESC"]
+    if sel.where is not None:
+        sql, more = compile_expr(sel.where)
+        conds.append(sql)
+        args += more
+    if sel.name is not None:
+        conds.append("pglob(?, r.name)")
+        args.append(sel.name)
+    for bound, op in ((sel.since, ">="), (sel.until, "<")):
+        if bound is not None:
+            conds.append(f"r.started {op} ?")
+            args.append(bound)
+    conds.append(("" if sel.forgotten else "NOT ") + "(r.id IN (SELECT id FROM forgotten))")
+    limit = f" LIMIT {int(sel.limit)}" if sel.limit is not None else ""
+    sql = (f"SELECT r.id FROM runs r {' '.join(joins)} WHERE {' AND '.join(conds)} "
+           f"ORDER BY {', '.join(order)}{limit}")
+    return sql, join_args + args
+
+
+def select(repo: Repo, sel: Selection) -> list[str]:
+    """Run ids chosen by sel, in its order (newest first by default)."""
+    conn = open_index(repo)
+    try:
+        sql, args = _select_sql(sel)
+        return [row[0] for row in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------------------ other questions
+
+
+def named(repo: Repo, name: str, back: int) -> str | None:
+    """The back-th newest run called name that is not forgotten (NAME@~back)."""
+    conn = open_index(repo)
+    try:
+        row = conn.execute("SELECT id FROM runs WHERE name = ? AND id NOT IN (SELECT id FROM forgotten) "
+                           "ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", (name, back)).fetchone()
+        return None if row is None else str(row[0])
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class FileUse:
+    run: str
+    started_at: str
+    ended_at: str | None
+    path: str
+    role: str  # input or output
+    inside: str | None  # the recorded directory this file was listed in, if any
+
+
+def uses(repo: Repo, digests: Iterable[str]) -> dict[str, list[FileUse]]:
+    """digest -> every use by a run that is not forgotten, newest run first."""
+    wanted = sorted(set(digests))
+    conn = open_index(repo)
+    try:
+        out: dict[str, list[FileUse]] = {d: [] for d in wanted}
+        for digest in wanted:
+            for row in conn.execute(
+                    "SELECT f.digest, r.id, r.started_at, r.ended_at, f.path, f.role, f.inside FROM files f "
+                    "JOIN runs r ON r.rid = f.run WHERE f.digest = ? AND r.id NOT IN (SELECT id FROM forgotten) "
+                    "ORDER BY r.started DESC, r.id DESC, f.path", (digest,)):
+                out[digest].append(FileUse(*row[1:]))
+        return out
+    finally:
+        conn.close()
+
+
+def newest_outputs(repo: Repo) -> list[tuple[str, str]]:
+    """(path, run id) for each path declared as an output, with its newest producing run."""
+    conn = open_index(repo)
+    try:
+        rows = conn.execute(
+            "SELECT f.path, r.id FROM files f JOIN runs r ON r.rid = f.run WHERE f.role = 'output' "
+            "AND f.inside IS NULL AND r.id NOT IN (SELECT id FROM forgotten) "
+            "ORDER BY f.path, r.started DESC, r.id DESC").fetchall()
+    finally:
+        conn.close()
+    newest: dict[str, str] = {}
+    for path, run_id in rows:
+        newest.setdefault(path, run_id)
+    return sorted(newest.items())
+
+
+def forgotten_entries(repo: Repo) -> list[dict[str, Any]]:
+    conn = open_index(repo)
+    try:
+        rows = conn.execute("SELECT id, reason, author, time FROM forgotten ORDER BY time, id").fetchall()
+    finally:
+        conn.close()
+    return [{"run": r[0], "reason": r[1], "author": r[2], "time": r[3]} for r in rows]

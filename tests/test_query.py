@@ -1,0 +1,236 @@
+"""The query language (pure), log --where/--sort/--name/--since, compare, NAME@ references, forget,
+and the derived index (deleted, corrupt, concurrent records) in real repositories."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prov_git.records import query as q
+from tests.helpers import GIT_PROV, Repo
+
+REC: dict[str, Any] = {"name": "train", "params": {"lr": 0.1, "epochs": 10, "opt": "adam", "axes.labelsize": 8,
+                                                 "nested": {"depth": 2}, "flag": True, "none": None},
+                       "metrics": {"val": {"acc": 0.9}}, "git": {"dirty": False, "branch": None}}
+
+
+# ------------------------------------------------------------------------------ grammar (pure)
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ("params.lr = 0.1", True), ("params.epochs = 10.0", True), ("params.epochs > 9", True),
+    ("params.lr != 0.2", True), ("params.opt = adam", True), ("params.opt = 'adam'", True),
+    ('params.opt = "adam"', True), ("params.opt ~ 'ad*'", True), ("params.opt ~ 'x*'", False),
+    ("params.opt > 'aaa'", True), ("params.epochs = '10'", False), ("params.epochs != '10'", False),
+    ("params.missing != 1", False), ("params.missing = 1", False), ("not params.missing = 1", True),
+    ("params.missing exists", False), ("params.nested exists", True), ("params.nested.depth >= 2", True),
+    ("params.`axes.labelsize` = 8", True), ("params.flag = true", True), ("params.flag = 1", False),
+    ("params.flag > false", False), ("params.none = null", True), ("params.none != null", False),
+    ("git.branch = null", True), ("git.dirty = false", True), ("metrics.val.acc >= 0.9", True),
+    ("name ~ 'tr?in'", True), ("params.nested = 2", False),
+    # precedence: not > and > or
+    ("params.lr = 1 or params.epochs = 10 and params.opt = adam", True),
+    ("(params.lr = 1 or params.epochs = 10) and params.opt = sgd", False),
+    ("params.lr = 1 or params.epochs = 10 and params.opt = sgd", False),
+    ("not params.lr = 1 and params.epochs = 10", True),
+    ("not (params.lr = 0.1 or params.epochs = 1)", False),
+    ("params.lr=0.1 and(params.opt=adam)", True),
+])
+def test_evaluate(expr: str, expected: bool) -> None:
+    assert q.evaluate(q.parse(expr), REC) is expected
+
+
+@pytest.mark.parametrize(("expr", "position"), [
+    ("params.lr >", 12), ("params.lr > 1 and", 18), ("(params.lr > 1", 15), ("params.lr 1", 11),
+    ("params..lr = 1", 8), ("params.lr = 'open", 13), ("params.`a = 1", 8), ("", 1), ("and = 1", 1),
+    ("params.lr ! 1", 11), ("params.lr = 1 )", 15),
+])
+def test_errors_name_the_position(expr: str, position: int) -> None:
+    with pytest.raises(q.QueryError, match=f"position {position}\\b") as caught:
+        q.parse(expr)
+    assert caught.value.exit_code == 2
+
+
+def test_values_and_keys() -> None:
+    assert q.parse("a = -1.5e2") == q.Compare(("a",), "=", -150.0)
+    assert q.parse("a = 2026-11-30") == q.Compare(("a",), "=", "2026-11-30")
+    assert q.parse("a.`b``c`.d exists") == q.Exists(("a", "b`c", "d"))
+    assert q.key_text(("params", "axes.labelsize")) == "params.`axes.labelsize`"
+    assert q.parse_sort("-metrics.acc") == q.SortKey(("metrics", "acc"), True)
+
+
+def test_sort_missing_last_ties_newest_first() -> None:
+    rows = [{"i": 0, "v": 2}, {"i": 1}, {"i": 2, "v": 1}, {"i": 3, "v": 2}, {"i": 4, "v": "s"}]
+    up = [r["i"] for r in q.sort_records(rows, [q.parse_sort("v")])]
+    down = [r["i"] for r in q.sort_records(rows, [q.parse_sort("-v")])]
+    assert up == [2, 0, 3, 4, 1]
+    assert down == [0, 3, 2, 4, 1]  # numbers before strings either way
+
+
+# ------------------------------------------------------------------------------ real repositories
+
+
+def rec(repo: Repo, *params: str, name: str = "sweep") -> str:
+    args = [x for p in params for x in ("-p", p)]
+    result = repo.prov("record", "-q", "--no-exec", "--name", name, *args, "--", "true")
+    assert result.code == 0, result.err
+    return str(repo.newest()["id"])
+
+
+def ids(result: Any) -> list[str]:
+    assert result.code == 0, result.err
+    return [json.loads(line)["id"] for line in result.out.splitlines()]
+
+
+@pytest.fixture
+def sweep(repo: Repo) -> tuple[Repo, list[str]]:
+    made = [rec(repo, f"lr={lr}", "epochs=10", f"opt={opt}") for lr, opt in
+            [(0.1, "adam"), (0.3, "sgd"), (0.2, "adam"), (0.3, "adam")]]
+    made.append(rec(repo, "epochs=5", "other.x=1", name="baseline"))
+    return repo, made
+
+
+EXPRS = ["params.lr > 0.15", "params.lr = 0.3 and params.opt = adam", "not params.lr exists",
+         "params.opt ~ 'a*' or params.epochs < 10", "params.lr != 0.3", "name = baseline",
+         "params.epochs = 10.0 and not (params.opt = sgd)", "env.platform exists", "params = 1",
+         "status.exit_code = null", "git.dirty = false"]
+
+
+def test_log_where_agrees_with_the_reference_semantics(sweep: tuple[Repo, list[str]]) -> None:
+    repo, _ = sweep
+    everything = [json.loads(line) for line in repo.prov("log", "--json").out.splitlines()]
+    for expr in EXPRS:
+        want = [r["id"] for r in everything if q.evaluate(q.parse(expr), r)]
+        assert ids(repo.prov("log", "--json", "--where", expr)) == want, expr
+
+
+def test_log_sort_name_limit_and_several_where(sweep: tuple[Repo, list[str]]) -> None:
+    repo, made = sweep
+    assert ids(repo.prov("log", "--json", "--sort", "-params.lr")) == [made[3], made[1], made[2], made[0], made[4]]
+    assert ids(repo.prov("log", "--json", "--sort", "params.lr", "-n", "2")) == [made[0], made[2]]
+    assert ids(repo.prov("log", "--json", "--sort", "params.opt", "--sort", "-params.lr")) == \
+        [made[3], made[2], made[0], made[1], made[4]]
+    assert ids(repo.prov("log", "--json", "--name", "base*")) == [made[4]]
+    assert ids(repo.prov("log", "--json", "--where", "params.epochs = 10", "--where", "params.opt = sgd")) == [made[1]]
+    assert ids(repo.prov("log", "--json", "--since", "2999-01-01")) == []
+    assert len(ids(repo.prov("log", "--json", "--until", "2999-01-01"))) == 5
+
+
+def test_bad_where_is_a_usage_error_naming_the_position(repo: Repo) -> None:
+    bad = repo.prov("log", "--where", "params.lr >")
+    assert bad.code == 2 and bad.err.count("\n") == 1 and "position 12" in bad.err, bad.err
+    assert repo.prov("log", "--since", "yesterday").code == 2
+    assert repo.prov("compare", "--sort", "-").code == 2
+
+
+def test_name_references(sweep: tuple[Repo, list[str]]) -> None:
+    repo, made = sweep
+    assert repo.prov("show", "--json", "sweep@").json()["id"] == made[3]
+    assert repo.prov("show", "--json", "sweep@~2").json()["id"] == made[1]
+    assert repo.prov("show", "--json", "baseline@").json()["id"] == made[4]
+    missing = repo.prov("show", "nobody@")
+    assert missing.code == 128 and "no run named 'nobody'" in missing.err
+    assert repo.prov("show", "sweep@~9").code == 128
+    diff = repo.prov("diff", "baseline@", "sweep@")
+    assert diff.code == 0 and "[baseline]" in diff.out and "[sweep]" in diff.out, diff.out
+
+
+def test_compare_shows_what_varies(sweep: tuple[Repo, list[str]]) -> None:
+    repo, made = sweep
+    out = repo.prov("compare", "--format", "json", "--where", "params.epochs = 10", "--sort", "-params.lr").json()
+    assert out["columns"] == ["id", "name", "started_at", "status", "params.lr", "params.opt"]
+    assert out["constant"] == {"params.epochs": 10}
+    assert [r["id"] for r in out["rows"]] == [made[3], made[1], made[2], made[0]]
+    assert out["rows"][0]["params.lr"] == 0.3 and out["rows"][0]["status"] == "not run"
+    every = repo.prov("compare", "--format", "json").json()
+    assert every["columns"][4:] == ["params.epochs", "params.lr", "params.opt", "params.other.x"]
+    lacking = next(r for r in every["rows"] if r["id"] == made[4])
+    assert "params.lr" not in lacking and lacking["params.other.x"] == 1
+    shown = repo.prov("compare", "--all", "--columns", "git.dirty", "--format", "json", "-n", "2").json()
+    assert "params.epochs" in shown["columns"] and shown["columns"][-1] == "git.dirty"
+    given = repo.prov("compare", made[0][:8], "sweep@", "--format", "json").json()
+    assert [r["id"] for r in given["rows"]] == [made[0], made[3]]
+
+
+def test_compare_formats(sweep: tuple[Repo, list[str]]) -> None:
+    repo, made = sweep
+    csv = repo.prov("compare", "--format", "csv").out.splitlines()
+    assert csv[0] == "id,name,started_at,status,params.epochs,params.lr,params.opt,params.other.x"
+    assert csv[1].startswith(made[4] + ",baseline,") and csv[1].endswith(",,1")
+    tsv = repo.prov("compare", "--format", "tsv").out.splitlines()
+    assert tsv[0].split("\t")[0] == "id"
+    md = repo.prov("compare", "--format", "md", "--where", "params.epochs = 10").out.splitlines()
+    assert md[0].startswith("| id | name |") and md[1].startswith("|---|") and "`params.epochs` = `10`" in md[-1]
+    table = repo.prov("compare", env={"COLUMNS": "60"}).out.splitlines()
+    assert all(len(line) <= 60 for line in table), table
+    assert table[0].split()[:2] == ["id", "name"]
+    few = repo.prov("compare", "-n", "2").out.splitlines()  # transposed: one column per run
+    assert few[0].split() == [made[4][:12], made[3][:12]] and few[1].split()[0] == "name"
+
+
+def test_forget_hides_runs_but_show_by_id_still_works(sweep: tuple[Repo, list[str]]) -> None:
+    repo, made = sweep
+    done = repo.prov("forget", "sweep@", "--reason", "wrong data")
+    assert done.code == 0, done.err
+    assert made[3] not in ids(repo.prov("log", "--json"))
+    assert made[3] not in ids(repo.prov("log", "--json", "--where", "params.lr = 0.3"))
+    assert repo.prov("show", "--json", "sweep@").json()["id"] == made[2]
+    assert repo.prov("show", "--json", "@").json()["id"] == made[4]
+    assert repo.prov("show", "--json", made[3][:10]).json()["id"] == made[3]
+    assert ids(repo.prov("log", "--json", "--forgotten")) == [made[3]]
+    listed = repo.prov("log", "--forgotten")
+    assert "wrong data" in listed.out and "Prov Tester" in listed.out
+    again = repo.prov("forget", made[3])
+    assert again.code == 0 and "nothing to forget" in again.err
+    tree = repo.git("ls-tree", "-r", "--name-only", "refs/prov/runs", "forgotten").split()
+    assert len(tree) == 1 and tree[0].startswith(f"forgotten/{made[3][:2]}/{made[3]}/")
+    assert repo.prov("verify", "--all").code == 0
+
+
+def _index(repo: Repo) -> Path:
+    return repo.path / ".git" / "prov" / "index.sqlite"
+
+
+def test_index_deleted_corrupt_or_rewound_is_rebuilt(sweep: tuple[Repo, list[str]]) -> None:
+    repo, made = sweep
+    assert len(ids(repo.prov("log", "--json", "--where", "params exists"))) == 5
+    _index(repo).unlink()
+    assert len(ids(repo.prov("log", "--json", "--where", "params exists"))) == 5
+    _index(repo).write_bytes(b"this is not a database" * 100)
+    for extra in ("-wal", "-shm"):
+        Path(str(_index(repo)) + extra).unlink(missing_ok=True)
+    assert len(ids(repo.prov("log", "--json", "--where", "params exists"))) == 5
+    # plain git rewinds the ref by two runs: the index follows the tree, not its memory
+    old = repo.git("rev-parse", "refs/prov/runs~2").strip()
+    repo.git("update-ref", "refs/prov/runs", old)
+    assert ids(repo.prov("log", "--json", "--where", "params exists")) == made[2::-1]
+    conn = sqlite3.connect(_index(repo))
+    assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
+    conn.close()
+
+
+def test_record_does_no_index_work(repo: Repo) -> None:
+    rec(repo, "lr=1")
+    assert not _index(repo).exists()
+    assert repo.prov("log", "--where", "params.lr = 1").code == 0 and _index(repo).exists()
+
+
+@pytest.mark.slow
+def test_concurrent_records_and_queries_lose_nothing(repo: Repo) -> None:
+    rec(repo, "i=-1")
+    assert repo.prov("log", "--where", "params.i exists").code == 0
+    writers = [subprocess.Popen([GIT_PROV, "record", "-q", "--no-exec", "-p", f"i={i}", "--", "true"],
+                                cwd=repo.path) for i in range(8)]
+    readers = [subprocess.Popen([GIT_PROV, "log", "--json", "--where", "params.i >= 0"], cwd=repo.path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(4)]
+    assert all(p.wait(120) == 0 for p in writers)
+    assert all(p.wait(120) == 0 for p in readers)
+    found = ids(repo.prov("log", "--json", "--where", "params.i >= 0", "--sort", "params.i"))
+    assert len(found) == 8
+    values = [json.loads(x)["params"]["i"] for x in repo.prov("log", "--json", "--sort", "params.i").out.splitlines()]
+    assert values == [-1, *range(8)]
