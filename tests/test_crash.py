@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -217,13 +218,14 @@ def test_fresh_lock_is_reported_with_its_age_and_kept(repo: Repo) -> None:
     result = repo.prov("record", "--", "true", env={"PROV_LOCK_TIMEOUT": "1"})
     assert result.code == 128
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert "is locked" in result.err and str(lock) in result.err and "1s old" in result.err
+    assert "is locked" in result.err and str(lock) in result.err and re.search(r"\b[12]s old", result.err)
     assert lock.exists() and len(repo.run_ids()) == 1
     # A lock older than the timeout is reported at once, still not removed.
     ten = time.time() - 10
     os.utime(lock, (ten, ten))
     result = repo.prov("record", "--", "true", env={"PROV_LOCK_TIMEOUT": "1"})
-    assert result.code == 128 and "10s old" in result.err and lock.exists()
+    # The age is read a moment later on a loaded machine: 10s or 11s, never a fresh "1s".
+    assert result.code == 128 and re.search(r"\b1[01]s old", result.err) and lock.exists()
 
 
 def test_old_lock_held_open_by_a_live_process_is_not_removed(repo: Repo) -> None:

@@ -314,6 +314,7 @@ url_passwords = _body(10)
 @given(hidden_secrets(), st.text(string.ascii_uppercase + "_", min_size=1, max_size=12), url_passwords)
 def test_redaction_never_lets_a_secret_shaped_value_through(hidden: tuple[str, str], name: str, pw: str) -> None:
     value, token = hidden
+    assume(pw not in value)  # the harmless text around the token stays, and may spell the password
     r = Redactor(KEY)
     url = f"https://someone:{pw}@example.com/path"
     env = r.env({name: value, "URL_" + name: url})
