@@ -90,18 +90,20 @@ def tip(repo: Repo) -> pygit2.Commit | None:
     return commit
 
 
-def _insert(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.Oid) -> pygit2.Oid:
-    """A copy of base with oid placed at path (list of names), sharing every untouched subtree."""
+def _insert(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.Oid,
+            mode: int = TREE) -> pygit2.Oid:
+    """A copy of base with oid (a tree, or a blob with mode=BLOB) placed at path (list of names),
+    sharing every untouched subtree."""
     builder = repo.git.TreeBuilder(base) if base is not None else repo.git.TreeBuilder()
     head, rest = path[0], path[1:]
     if not rest:
-        builder.insert(head, oid, TREE)
+        builder.insert(head, oid, mode)
         return builder.write()
     child = None
     if base is not None and head in base:
         entry = base[head]
         child = entry if isinstance(entry, pygit2.Tree) else None
-    builder.insert(head, _insert(repo, child, rest, oid), TREE)
+    builder.insert(head, _insert(repo, child, rest, oid, mode), TREE)
     return builder.write()
 
 
@@ -305,24 +307,12 @@ def append_files(repo: Repo, files: dict[str, bytes], message: str) -> pygit2.Oi
         tree = _load_commit(repo, parent).tree
         for path, oid in sorted(blobs.items()):
             if path not in tree:
-                grown = repo.git.get(_insert_blob(repo, tree, path.split("/"), oid))
+                grown = repo.git.get(_insert(repo, tree, path.split("/"), oid, BLOB))
                 assert isinstance(grown, pygit2.Tree)
                 tree = grown
         return _commit(repo, tree.id, [parent], message)
 
     return update_ref(repo, build, message.split("\n", 1)[0].replace("prov:", "git prov:", 1))
-
-
-def _insert_blob(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.Oid) -> pygit2.Oid:
-    """A copy of base with the blob oid at path (list of names), sharing every untouched subtree."""
-    builder = repo.git.TreeBuilder(base) if base is not None else repo.git.TreeBuilder()
-    head, rest = path[0], path[1:]
-    if not rest:
-        builder.insert(head, oid, BLOB)
-        return builder.write()
-    child = base[head] if base is not None and head in base else None
-    builder.insert(head, _insert_blob(repo, child if isinstance(child, pygit2.Tree) else None, rest, oid), TREE)
-    return builder.write()
 
 
 def count_unpushed(repo: Repo, tracking: str) -> int | None:
