@@ -285,3 +285,28 @@ def test_objects_and_ref_are_flushed_before_record_reports(repo: Repo, tmp_path:
             ref_synced = 1
     # snapshot tree + commit, run tree(s), run.json, chain commit: all flushed, then the ref, then synced.
     assert objects >= 5 and ref_moved == 1 and ref_synced
+
+
+def test_first_runs_racing_to_create_the_ref_both_survive(repo: Repo, tmp_path: Path) -> None:
+    """libgit2 checks that a new ref does not exist before it takes the ref's lock, not after: a writer
+    paused between the two used to overwrite the run another writer had just created. strace holds
+    writer B at the moment it opens the lock, for long enough that writer A creates the ref."""
+    strace = shutil.which("strace")
+    assert strace is not None, "strace is missing: .ci/run installs it (apt-get install strace)"
+    lock = repo.path / LOCK
+    b = subprocess.Popen([strace, "-f", "-qq", "-o", str(tmp_path / "trace"), "-P", str(lock),
+                          "-e", "trace=access,openat", "-e", "inject=openat:delay_enter=4000000:when=1",
+                          GIT_PROV, "record", "-q", "-p", "who=b", "--", "true"],
+                         cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # libgit2 asks whether the lock exists just before it opens it: from then on B is held.
+    while not (tmp_path / "trace").exists() or "access(" not in (tmp_path / "trace").read_text():
+        assert b.poll() is None, b.communicate()
+        assert time.monotonic() < deadline, "writer B never reached the ref lock"
+        time.sleep(0.02)
+    repo.record("-p", "who=a", "--", "true")
+    _, err = b.communicate(timeout=120)
+    assert b.returncode == 0, err
+    logged = repo.prov("log", "--json").out.splitlines()
+    assert sorted(json.loads(line)["params"]["who"] for line in logged) == ["a", "b"]
+    assert len(repo.run_ids()) == 2

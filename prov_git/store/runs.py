@@ -222,6 +222,28 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.0f}h"
 
 
+class _Moved(Exception):
+    """The ref no longer holds the value a swap expected (private: aborts the transaction)."""
+
+
+def _swap(repo: Repo, expected: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
+    """Point REF at new if it still holds expected (None: it does not exist); False if it moved.
+
+    The comparison happens under the ref's lock. libgit2's own create-if-absent checks before it
+    locks, so two first writers could both pass and the second overwrote the first's run.
+    """
+    try:
+        with repo.git.transaction() as txn:
+            txn.lock_ref(REF)
+            current = repo.git.references.get(REF)
+            if (current.target if current is not None else None) != expected:
+                raise _Moved
+            txn.set_target(REF, new, message=message)
+    except _Moved:
+        return False
+    return True
+
+
 def update_ref(
     repo: Repo, build: Callable[[pygit2.Commit | None], pygit2.Oid], message: str,
     notify: Callable[[str], None] | None = None,
@@ -243,13 +265,11 @@ def update_ref(
         if old is not None and new == old.id:
             return new
         try:
-            if current is None:
-                repo.git.create_reference_direct(REF, new, False, message=message)
-            else:
-                current.set_target(new, message)
-            _sync_ref(repo)
-            return new
-        except (pygit2.GitError, OSError, pygit2.AlreadyExistsError):
+            if _swap(repo, old.id if old is not None else None, new, message):
+                _sync_ref(repo)
+                return new
+            continue  # another writer moved the ref first: build again on its tip
+        except (pygit2.GitError, OSError):
             held = _clear_stale_lock(repo, notify)
             # Concurrent writers hold the lock for microseconds; one that stays is reported.
             if held is not None and (held >= timeout or attempt == MAX_ATTEMPTS - 1):
