@@ -186,6 +186,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
     command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
 
+    # The last thing before the command: what each output and metrics file is now, to tell what
+    # the run wrote from what an earlier run left (docs/format.md, `written`).
+    watched = _Watch(workdir, output_paths, [cwd / m for m in request.metrics_files]) if request.execute else None
     ran = yield
     status = ran.status
     params = redact.tree(_merged(params, ran.params)) if ran.params else params
@@ -199,10 +202,21 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester.save()
     side.update(out_side)
     for entry in outputs:
+        entry["written"] = watched.written(entry["path"]) if watched else None
         if entry["type"] == "missing":
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
+        elif entry["written"] is False:
+            warnings.append(f"output {entry['path']} was not written by this run (unchanged since before "
+                            "the command); recorded as not written")
+    metrics_files = [(m, cwd / m) for m in request.metrics_files]
+    if watched:
+        for shown, path in metrics_files:
+            if watched.stale(path):
+                warnings.append(f"metrics file {shown} was not written by this run (unchanged since before "
+                                "the command); its metrics are not recorded")
+        metrics_files = [(shown, path) for shown, path in metrics_files if not watched.stale(path)]
     try:
-        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+        metrics = redact.tree(collect_metrics(metrics_files))
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
@@ -215,6 +229,30 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     store_record(repo, record, side, notify)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
+
+
+class _Watch:
+    """Fingerprints of the outputs and metrics files taken just before the command ran.
+
+    An output is `written` when its fingerprint after the command differs from before (it appeared,
+    changed, or, for a directory, any file below it did); one that is absent afterwards is not.
+    Paths named only after the command (the Python API's run.output) have no before: None."""
+
+    def __init__(self, workdir: Path, outputs: Sequence[str], metrics_files: Sequence[Path]) -> None:
+        self.workdir = workdir
+        self.before = {rel: files.fingerprint(str(workdir / rel)) for rel in outputs}
+        self.metrics_before = {str(p): files.fingerprint(str(p)) for p in metrics_files}
+
+    def written(self, rel: str) -> bool | None:
+        if rel not in self.before:
+            return None
+        after = files.fingerprint(str(self.workdir / rel))
+        return after is not None and after != self.before[rel]
+
+    def stale(self, path: Path) -> bool:
+        """A metrics file that was there before the command and is exactly as it was."""
+        before = self.metrics_before.get(str(path))
+        return before is not None and files.fingerprint(str(path)) == before
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
