@@ -167,7 +167,8 @@ def test_non_utf8_file_names(repo: Repo) -> None:
     os.mkdir(folder)
     with open(folder + b"/x\xfe.csv", "w") as fh:
         fh.write("x")
-    refused(repo, record(repo, "-i", "data"), 128, "data/x", "not valid UTF-8")
+    # Inside an input directory such a name is recorded escaped (tests/test_evidence.py).
+    assert record(repo, "-i", "data").code == 0
 
 
 @pytest.mark.parametrize("path", ["../escape.txt", "sub/../../escape.txt", "/etc/passwd", "./../work2/x"])

@@ -154,7 +154,8 @@ def test_record_fields_and_types(repo: Repo) -> None:
     body = {k: v for k, v in r.items() if k != "id"}
     assert hashlib.sha256(rfc8785.dumps(body)).hexdigest() == r["id"]
     assert r["schema_version"] == 2
-    assert r["command"]["argv"] == ["sh", "-c", "echo x > ../out.txt; echo '{\"acc\": 0.9}' > ../metrics.json"] and r["command"]["cwd"] == "sub"
+    script = "echo x > ../out.txt; echo '{\"acc\": 0.9}' > ../metrics.json"
+    assert r["command"]["argv"] == ["sh", "-c", script] and r["command"]["cwd"] == "sub"
     st = r["status"]
     assert st["exit_code"] == 0 and st["signal"] is None and isinstance(st["duration_s"], (int, float))
     assert RFC3339_UTC.match(st["started_at"]) and RFC3339_UTC.match(st["ended_at"])

@@ -57,6 +57,7 @@ def _entries(title: str, entries: list[dict[str, Any]]) -> list[str]:
         digest = e["digest"] or "-"
         size = "-" if e["size"] is None else f"{e['size']} B"
         extra = f" ({e['files']} files)" if e["type"] == "dir" else ""
+        extra += "  (not written by this run)" if e.get("written") is False and e["type"] != "missing" else ""
         lines.append(f"  {e['path']}  {e['type']}{extra}  {size}  {digest}")
     return lines
 
@@ -68,10 +69,12 @@ def _mapping(title: str, value: dict[str, Any]) -> list[str]:
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    from prov_git.records.query import key_text
+
     out: list[tuple[str, Any]] = []
     for key in sorted(value):
         item = value[key]
-        path = f"{prefix}{key}"
+        path = f"{prefix}{key_text([key])}"  # a key holding a dot is quoted, as in diff and --where
         if isinstance(item, dict) and item:
             out.extend(_flatten(item, path + "."))
         else:
