@@ -59,8 +59,8 @@ def reidentify(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample() -> dict[str, Any]:
-    """A record of the version this release writes."""
-    return assemble(
+    """A record of the version this release writes, as a plain dict to mutate."""
+    return dict(assemble(
         name=None,
         command={"argv": ["python", "train.py"], "cwd": ".", "executed": True},
         status={"exit_code": 0, "signal": None, "started_at": "2026-01-01T00:00:00.000001Z",
@@ -75,7 +75,7 @@ def sample() -> dict[str, Any]:
              "python": {"implementation": "CPython", "version": "3.11.7", "executable": "/usr/bin/python3"},
              "packages": {"numpy": "2.0"}, "vars": {"HOME": "/root"}},
         hash_algorithm="sha256",
-    )
+    ))
 
 
 def sample_v1() -> dict[str, Any]:

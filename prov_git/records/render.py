@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -20,7 +21,7 @@ def when(stamp: str) -> str:
     return stamp[:10] + " " + stamp[11:19] + "Z"
 
 
-def outcome(status: dict[str, Any], executed: bool = True) -> str:
+def outcome(status: Mapping[str, Any], executed: bool = True) -> str:
     if not executed:
         return "not run"
     if status["signal"] is not None:
@@ -28,7 +29,7 @@ def outcome(status: dict[str, Any], executed: bool = True) -> str:
     return f"exit {status['exit_code']}"
 
 
-def commit_label(git: dict[str, Any]) -> str:
+def commit_label(git: Mapping[str, Any]) -> str:
     commit = git["commit"][:10] if git["commit"] else "(no commit)"
     return commit + ("+dirty" if git["dirty"] else "")
 
@@ -51,7 +52,7 @@ def log_line(record: Record, color: bool) -> str:
     ])
 
 
-def _entries(title: str, entries: list[dict[str, Any]]) -> list[str]:
+def _entries(title: str, entries: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = [f"{title}:"] if entries else [f"{title}: none"]
     for e in entries:
         digest = e["digest"] or "-"
