@@ -287,3 +287,15 @@ def test_checker_agrees_with_jsonschema_on_generated_values(kind: str, path: tup
         node = node[key]
     node[path[-1]] = value
     agree(record)
+
+
+@pytest.mark.parametrize("name", ["run.schema.json", "run.v1.schema.json"])
+def test_every_registered_section_is_a_required_field_of_the_schema(name: str) -> None:
+    """The section registry and the schema cannot drift: a row without its field (or a renamed
+    field) would make every diff fail on a KeyError."""
+    from prov_git.records.sections import SECTIONS
+
+    doc = json.loads(read_text("schemas", name))
+    for section in SECTIONS:
+        assert section.key in doc["required"], (section.name, section.key)
+        assert section.key in doc["properties"], (section.name, section.key)
