@@ -54,7 +54,7 @@ TOKEN_SHAPES = (
     r"PMAK-[A-Fa-f0-9]{24}-[A-Fa-f0-9]{34}",  # postman-api-token
     r"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])",  # twilio-api-key
     r"lin_api_[A-Za-z0-9]{40}",  # linear-api-key
-    r"ntn_[0-9]{11}[A-Za-z0-9]{35}",  # notion-api-token
+    r"ntn_[A-Za-z0-9]{40,}",  # notion-api-token (ntn_ + 11 digits + 35; looser: any 40+)
     r"(?i:[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,})",  # hashicorp-tf-api-token
     r"pscale_(?:tkn|oauth|pw)_[\w=.-]{32,}",  # planetscale-api-token, -oauth-token, -password
     r"pnu_[A-Za-z0-9]{36}",  # prefect-api-token
