@@ -15,8 +15,9 @@ from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, UsageError
 from prov_git.records.digest import make_hasher
-from prov_git.redact import Redactor, load_key
+from prov_git.redact import Redactor
 from prov_git.store import mirror, runs, snapshot
+from prov_git.store.keys import load_key, peek_key
 from prov_git.store.repo import Repo
 
 NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
@@ -81,11 +82,8 @@ def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
 
 def preview_env(repo: Repo) -> dict[str, str]:
     """The env vars a record would store, redacted; writes nothing (not even a first key)."""
-    from prov_git.redact import KEY_FILE
-
-    key_file = repo.state_dir / KEY_FILE
     # Without a key yet, fingerprints are shown under a throwaway key: the marks are what matter.
-    key = load_key(repo.state_dir) if key_file.exists() else os.urandom(32)
+    key = peek_key(repo.state_dir) or os.urandom(32)
     chosen = env_capture.select_vars(os.environ, repo.config_all("prov.env.include"),
                                      repo.config_all("prov.env.exclude"))
     return redactor(repo, key).env(chosen)
@@ -171,9 +169,10 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     input_paths = _paths(workdir, cwd, request.inputs)
     output_paths = _paths(workdir, cwd, request.outputs)
     redact = redactor(repo)
+    hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
-    ), request.params_value))
+    ), request.params_value), found=hidden)
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
@@ -188,7 +187,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
 
     ran = yield
     status = ran.status
-    params = redact.tree(_merged(params, ran.params)) if ran.params else params
+    params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
     output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
@@ -201,12 +200,17 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     for entry in outputs:
         if entry["type"] == "missing":
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
+    hidden_metrics: list[str] = []
     try:
-        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]),
+                              metrics=True, found=hidden_metrics)
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
-    metrics = redact.tree(_merged(metrics, ran.metrics)) if ran.metrics else metrics
+    if ran.metrics:
+        metrics = redact.tree(_merged(metrics, ran.metrics), metrics=True, found=hidden_metrics)
+    if hidden or hidden_metrics:
+        warnings.append(_redacted_line(hidden, hidden_metrics))
     record = rec.assemble(
         name=redact.value(request.name) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
@@ -215,6 +219,14 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     store_record(repo, record, side, notify)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
+
+
+def _redacted_line(params: list[str], metrics: list[str]) -> str:
+    """One line naming what was stored as a marker (a name that only looks secret can be allowed)."""
+    parts = [f"{kind} {', '.join(dict.fromkeys(paths))}" for kind, paths in (("params", params),
+                                                                            ("metrics", metrics)) if paths]
+    return (f"stored as secret markers: {'; '.join(parts)} "
+            "(a harmless name: git config --add prov.redact.allow NAME)")
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
