@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Repo, git, init_project, prov
+from tests.helpers import GIT_PROV, Repo, git, init_project, prov
 
 SECRET_FREE = {"MY_PLAIN_VAR": "visible-value"}
 
@@ -159,3 +159,146 @@ def test_record_hands_back_the_id(repo: Repo, tmp_path: Path) -> None:
     run_id = repo.newest()["id"]
     assert id_file.read_text() == run_id + "\n"
     assert result.err.splitlines()[-1] == f"recorded {run_id}"
+
+
+# Terminal behaviour, in a real pseudo-terminal.
+
+def in_pty(argv: list[str], cwd: Path, env: dict[str, str] | None = None, columns: int = 80,
+           replace: bool = False) -> tuple[int, str]:
+    """(exit status, everything written to the terminal) of argv run with a 24 x columns pty as its
+    stdin, stdout and stderr."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    full = {**({} if replace else os.environ), "TERM": "xterm", "COLUMNS": str(columns), **(env or {})}
+    child = subprocess.Popen(argv, cwd=cwd, env=full, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return child.wait(timeout=60), b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+
+
+@pytest.fixture
+def pagers(tmp_path: Path) -> Path:
+    """Fake pagers `pager-a`, `pager-b` that log their name and LESS to pager.log, then pass text on."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in ("pager-a", "pager-b", "pager-c"):
+        script = folder / name
+        script.write_text(f"#!/bin/sh\necho \"{name} LESS=$LESS\" >> {tmp_path / 'pager.log'}\ncat\n")
+        script.chmod(0o755)
+    return folder
+
+
+def paged_by(repo: Repo, pagers: Path, argv: list[str], env: dict[str, str]) -> str:
+    log = pagers.parent / "pager.log"
+    log.unlink(missing_ok=True)
+    env = {**env, "PATH": f"{pagers}{os.pathsep}{os.environ['PATH']}"}
+    code, out = in_pty(argv, repo.path, env, replace=True)
+    assert code == 0, out
+    return log.read_text().strip() if log.exists() else "none"
+
+
+@pytest.mark.parametrize(("setup", "env", "argv", "want"), [
+    ([], {"GIT_PAGER": "pager-a"}, ["log"], "pager-a LESS=FRX"),
+    ([], {"GIT_PAGER": "pager-a", "LESS": "-R"}, ["log"], "pager-a LESS=-R"),
+    (["core.pager=pager-b"], {}, ["log"], "pager-b LESS=FRX"),
+    (["core.pager=pager-b"], {"GIT_PAGER": "pager-a"}, ["log"], "pager-a LESS=FRX"),
+    (["core.pager=pager-b"], {"PAGER": "pager-c"}, ["show"], "pager-b LESS=FRX"),
+    ([], {"PAGER": "pager-c"}, ["compare"], "pager-c LESS=FRX"),
+    (["core.pager=pager-b", "pager.prov=pager-c"], {}, ["diff"], "pager-c LESS=FRX"),
+    (["pager.prov=false"], {"GIT_PAGER": "pager-a"}, ["log"], "none"),
+    ([], {"GIT_PAGER": "pager-a"}, ["--no-pager", "log"], "none"),
+    ([], {"GIT_PAGER": "cat"}, ["log"], "none"),
+])
+def test_the_pager_is_chosen_the_way_git_chooses_it(repo: Repo, pagers: Path, setup: list[str],
+                                                    env: dict[str, str], argv: list[str], want: str) -> None:
+    repo.record("--", "true")
+    repo.record("--", "echo", "two")
+    for item in setup:
+        key, _, value = item.partition("=")
+        repo.git("config", key, value)
+    full = {k: v for k, v in os.environ.items() if k not in ("GIT_PAGER", "PAGER")}
+    assert paged_by(repo, pagers, [GIT_PROV, *argv], {**full, **env}) == want
+
+
+def test_no_pager_when_not_a_terminal(repo: Repo, pagers: Path) -> None:
+    repo.record("--", "true")
+    result = repo.prov("log", env={"GIT_PAGER": "pager-a", "PATH": f"{pagers}{os.pathsep}{os.environ['PATH']}"})
+    assert result.code == 0 and not (pagers.parent / "pager.log").exists()
+
+
+ANSI = "\x1b["
+
+
+@pytest.mark.parametrize(("config", "flags", "colored"), [
+    ({}, [], False),
+    ({}, ["--color"], True),
+    ({}, ["--color=always"], True),
+    ({}, ["--color", "auto"], False),
+    ({"color.ui": "always"}, [], True),
+    ({"color.ui": "always"}, ["--no-color"], False),
+    ({"color.ui": "always"}, ["--color=never"], False),
+    ({"color.ui": "always", "color.prov": "never"}, [], False),
+    ({"color.ui": "never", "color.prov": "always"}, [], True),
+    ({"color.ui": "true"}, [], False),  # git's true is auto: a pipe stays plain
+])
+@pytest.mark.parametrize("command", ["log", "show", "diff"])
+def test_color_follows_gits_settings_when_piped(repo: Repo, config: dict[str, str], flags: list[str],
+                                                colored: bool, command: str) -> None:
+    repo.record("--", "true")
+    repo.prov("record", "--", "sh", "-c", "exit 1")
+    for key, value in config.items():
+        repo.git("config", key, value)
+    result = repo.prov(command, *flags)
+    assert result.code == 0, result.err
+    assert (ANSI in result.out) == colored, result.out
+
+
+@pytest.mark.parametrize(("config", "colored"), [({}, True), ({"color.ui": "false"}, False),
+                                                 ({"color.prov": "auto"}, True)])
+def test_color_on_a_terminal(repo: Repo, config: dict[str, str], colored: bool) -> None:
+    repo.record("--", "true")
+    for key, value in config.items():
+        repo.git("config", key, value)
+    code, out = in_pty([GIT_PROV, "log"], repo.path)
+    assert code == 0 and (ANSI in out) == colored, out
+
+
+def test_color_under_gits_own_pager(repo: Repo, pagers: Path) -> None:
+    # `git -p prov log`: git runs the pager and sets GIT_PAGER_IN_USE; auto color stays on, as for git log.
+    repo.record("--", "true")
+    log = pagers.parent / "pager.log"
+    env = {"PATH": f"{pagers}{os.pathsep}{os.environ['PATH']}", "GIT_PAGER": "pager-a"}
+    code, out = in_pty(["git", "-p", "prov", "log"], repo.path, env)
+    assert code == 0 and ANSI in out, out
+    assert log.read_text().splitlines() == ["pager-a LESS=FRX"]  # one pager, git's
+
+
+def test_a_bad_color_setting_names_the_key(repo: Repo) -> None:
+    repo.record("--", "true")
+    result = repo.prov("log", env={"GIT_CONFIG_PARAMETERS": "'color.ui'='sometimes'"})
+    assert result.code == 128 and "color.ui" in result.err
+
+
+def test_a_closed_pipe_ends_quietly(repo: Repo) -> None:
+    repo.record("--", "true")
+    template = "%(id)%n" * 15000  # ~1 MB: far more than a pipe holds
+    done = subprocess.run(f"{GIT_PROV} log --format '{template}' | head -1; echo \"status=${{PIPESTATUS[0]}}\"",
+                          shell=True, executable="/bin/bash", cwd=repo.path, capture_output=True, text=True,
+                          check=False)
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"[0-9a-f]{64}", lines[0]) and lines[-1] in ("status=0", "status=141"), done.stdout
+    assert done.stderr == ""

@@ -30,15 +30,14 @@ def color_config(repo: Repo) -> bool | None:
 
 
 def pager_command(repo: Repo) -> str:
-    """git's choice of pager (pager.c): pager.prov when it names one or says false, else GIT_PAGER,
-    core.pager, PAGER, then less. "" means none."""
+    """git's choice of pager (pager.c): GIT_PAGER, else pager.prov when it names a command, else
+    core.pager, PAGER, then less; pager.prov=false means none. "" or "cat" means none."""
     values = repo.config_values("pager.prov")
     wanted = settings.pager_choice("pager.prov", values[-1]) if values else True
     if wanted is False:
         return ""
-    if isinstance(wanted, str):
-        return wanted.strip()
-    for candidate in (os.environ.get("GIT_PAGER"), repo.config("core.pager"), os.environ.get("PAGER")):
+    configured = wanted if isinstance(wanted, str) else repo.config("core.pager")
+    for candidate in (os.environ.get("GIT_PAGER"), configured, os.environ.get("PAGER")):
         if candidate is not None:
             return candidate.strip()
     return "less"
