@@ -18,6 +18,10 @@ class UsageError(ProvError):
     exit_code = USAGE
 
 
+class ConfigError(ProvError):
+    """A setting git prov reads has a value git would refuse (the message names the key)."""
+
+
 class NotARepository(ProvError):
     pass
 

@@ -116,13 +116,3 @@ def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
     noise = noise_from_config(repo.config_all("prov.diff.ignore"))
     sections = compare(a, b, diff, problem, noise, only)
     return Comparison(a=a, b=b, sections=sections, warnings=warnings, patch=diff.patch if diff else "")
-
-
-def pager_command(repo: Repo) -> str:
-    """git's choice of pager: GIT_PAGER, core.pager, PAGER, then less."""
-    import os
-
-    for candidate in (os.environ.get("GIT_PAGER"), repo.config("core.pager"), os.environ.get("PAGER")):
-        if candidate is not None:
-            return candidate.strip()
-    return "less"

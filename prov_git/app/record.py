@@ -69,7 +69,7 @@ def redactor(repo: Repo, key: bytes | None = None) -> Redactor:
 
 
 def hash_algorithm(repo: Repo) -> str:
-    return (repo.config("prov.hashAlgorithm") or "sha256").lower()
+    return str(repo.setting("prov.hashAlgorithm"))
 
 
 def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
