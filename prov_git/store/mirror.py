@@ -39,6 +39,7 @@ def check(repo: Repo) -> None:
 
 
 def ensure_gitignore(repo: Repo) -> None:
+    check(repo)  # every writer of the mirror passes here
     ignore = root(repo) / ".gitignore"
     if not ignore.exists():
         atomic_write(ignore, GITIGNORE.encode())

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 from prov_git.fsutil import atomic_write
@@ -87,4 +86,6 @@ def load(folder: Path) -> Pending:
 def discard(folder: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(folder / META)  # first: a half-removed folder is no longer taken for a run
+    import shutil  # off the record path: only recover removes folders
+
     shutil.rmtree(folder, ignore_errors=True)
