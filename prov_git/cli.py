@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "sync": "remote:sync",
     "rerun": "rerun:rerun",
     "mirror": "mirror:mirror",
+    "recover": "recover:recover",
     "hooks": "hooks:hooks",
     "help": "help:help_command",
     "completion": "completion:completion",

@@ -58,6 +58,11 @@ class StoreError(ProvError):
     """refs/prov/runs could not be updated (lock held, too many concurrent writers)."""
 
 
+class RunPending(StoreError):
+    """The command ran; its record could not go into refs/prov/runs and waits under .git/prov/pending/
+    for `git prov recover`."""
+
+
 class RemoteError(ProvError):
     """A remote could not be reached or refused a push or sent data we reject."""
 

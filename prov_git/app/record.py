@@ -13,10 +13,11 @@ from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
-from prov_git.errors import InputError, ParamsError, UsageError
+from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
 from prov_git.records.digest import make_hasher
+from prov_git.records.text import escape_name
 from prov_git.redact import Redactor
-from prov_git.store import mirror, runs, snapshot
+from prov_git.store import mirror, pending, runs, snapshot
 from prov_git.store.keys import load_key, peek_key
 from prov_git.store.repo import Repo
 
@@ -134,7 +135,13 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     steps = record_steps(repo, request, cwd, notify)
     next(steps)
     try:
-        steps.send(Ran(process.run(request.argv, cwd) if request.execute else process.not_executed()))
+        with process.deferred_signals():  # once the command ran, the store is not interrupted
+            try:
+                status = process.run(request.argv, cwd) if request.execute else process.not_executed()
+            except BaseException:
+                steps.close()
+                raise
+            steps.send(Ran(status))
     except StopIteration as done:
         result: RecordResult = done.value
         return result
@@ -179,13 +186,24 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
+    mirror.check(repo)
+    runs.check_writable(repo, notify)
     runs.make_durable()  # from the snapshot on, every object the run will pin
     git = replay.git if replay else snapshot.capture(repo)
+    branch = git.get("branch")
+    if isinstance(branch, str):
+        git = {**git, "branch": _text(branch)}
     env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
-    command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
+    command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
+               "executed": request.execute}
 
-    ran = yield
+    held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
+    try:
+        ran = yield
+    except BaseException:  # the command could not be started: nothing to keep
+        runs.release(repo, held)
+        raise
     status = ran.status
     params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
     output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
@@ -212,11 +230,11 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     if hidden or hidden_metrics:
         warnings.append(_redacted_line(hidden, hidden_metrics))
     record = rec.assemble(
-        name=redact.value(request.name) if request.name else request.name, command=command,
+        name=redact.value(_text(request.name)) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
         hash_algorithm=algorithm, extra={"rerun_of": replay.rerun_of} if replay else None,
     )
-    store_record(repo, record, side, notify)
+    store_record(repo, record, side, notify, held)
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
 
@@ -238,12 +256,39 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _text(value: str) -> str:
+    """A name as the OS gave it (argv, cwd, --name, branch), JSON-safe: bytes that are not UTF-8
+    arrive as surrogates and are escaped (records/text.py); any other text is kept as it is."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return escape_name(value)
+    return value
+
+
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
-                 notify: Callable[[str], None] | None = None) -> None:
-    """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends."""
+                 notify: Callable[[str], None] | None = None, held: str | None = None) -> None:
+    """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends.
+    A run the ref cannot take is saved under .git/prov/pending/ for `git prov recover`."""
     run_id = record["id"]
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
-    runs.append(repo, run_id, payload, pins, record["status"]["started_at"], notify=notify)
-    mirror.write_run(repo, run_id, payload)
+    started = record["status"]["started_at"]
+    try:
+        runs.append(repo, run_id, payload, pins, started, notify=notify)
+    except StoreError as exc:
+        try:
+            folder = pending.save(repo, run_id, payload, pins, started, held)  # keeps the hold
+        except OSError as also:
+            raise StoreError(f"run {run_id[:12]} ran but was not stored ({exc}), nor saved for "
+                             f"recovery ({also.strerror})") from None
+        how = "git prov recover" if folder.parent == pending.root(repo) else f"git prov recover {folder}"
+        raise RunPending(f"run {run_id[:12]} ran but was not stored ({exc}); it is saved in {folder}: "
+                         f"store it with `{how}`") from None
+    runs.release(repo, held)
+    try:
+        mirror.write_run(repo, run_id, payload)
+    except OSError as exc:  # the run is stored: the mirror is a view `git prov mirror` rebuilds
+        if notify is not None:
+            notify(f".prov/ not updated ({exc.strerror}); the run is stored: `git prov mirror` rewrites it")
 
