@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "rerun": "rerun:rerun",
     "mirror": "mirror:mirror",
     "hooks": "hooks:hooks",
+    "attest": "attest:attest",
+    "export": "export:export",
 }
 
 
