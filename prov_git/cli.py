@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "hooks": "hooks:hooks",
     "help": "help:help_command",
     "completion": "completion:completion",
+    "attest": "attest:attest",
+    "export": "export:export",
 }
 
 

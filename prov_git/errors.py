@@ -91,3 +91,8 @@ class RunConflict(RemoteError):
 
 class NotReplayable(ProvError):
     """A run cannot be rerun as recorded: a redacted argument, or inputs that changed or vanished."""
+
+
+class NotAttestable(ProvError):
+    """A run cannot be attested or exported as asked (a failed run, a file that changed), or an envelope
+    given to check is not one."""

@@ -17,7 +17,7 @@ from prov_git.errors import InputError, ParamsError, RunPending, StoreError, Usa
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
 from prov_git.redact import Redactor
-from prov_git.store import mirror, pending, runs, snapshot
+from prov_git.store import mirror, pending, runs, sign, snapshot
 from prov_git.store.keys import load_key, peek_key
 from prov_git.store.repo import Repo
 
@@ -28,7 +28,8 @@ NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
 class RecordRequest:
     def __init__(self, argv: list[str], inputs: Sequence[str] = (), outputs: Sequence[str] = (),
                  params: Sequence[str] = (), params_files: Sequence[str] = (),
-                 metrics_files: Sequence[str] = (), name: str | None = None, execute: bool = True) -> None:
+                 metrics_files: Sequence[str] = (), name: str | None = None, execute: bool = True,
+                 sign: bool | None = None) -> None:
         self.argv = argv
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -37,6 +38,7 @@ class RecordRequest:
         self.metrics_files = list(metrics_files)
         self.name = name
         self.execute = execute
+        self.sign = sign  # --sign/--no-sign; None follows prov.sign, then commit.gpgSign
         self.replay: Replay | None = None  # set by rerun: where and from what the run is replayed
         self.params_value: dict[str, Any] = {}  # the Python API's params, over -p and params files
 
@@ -188,6 +190,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)
+    signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
     git = replay.git if replay else snapshot.capture(repo)
     branch = git.get("branch")
@@ -234,7 +237,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
         hash_algorithm=algorithm, extra={"rerun_of": replay.rerun_of} if replay else None,
     )
-    store_record(repo, record, side, notify, held)
+    with sign.session(signed) as unsigned:
+        store_record(repo, record, side, notify, held)
+    warnings += unsigned
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
 

@@ -277,7 +277,9 @@ def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Check
     note = repo.git.create_commit(None, sig, sig, message, repo.git.TreeBuilder().write(), [])
     repo.git.create_reference_direct(ref, note, True, message=f"git prov: fetch {remote.label}")
     if repo.workdir is not None and merged.added:
-        _mirror(repo, repo.git.get(merged.tip), merged.added)
+        tip_commit = repo.git.get(merged.tip)
+        assert isinstance(tip_commit, pygit2.Commit)
+        _mirror(repo, tip_commit, merged.added)
     _, first = sorted(checked.bad.items())[0]
     more = f" (and {len(checked.bad) - 1} more runs)" if len(checked.bad) > 1 else ""
     count = len(merged.added)
