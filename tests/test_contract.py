@@ -139,12 +139,13 @@ def test_settings_live_in_git_config_under_prov(repo: Repo) -> None:
 
 def test_record_fields_and_types(repo: Repo) -> None:
     repo.write("data/a.csv", "1\n")
-    repo.write("metrics.json", json.dumps({"acc": 0.9}))
     (repo.path / "link").symlink_to("train.py")
     (repo.path / "sub").mkdir()
+    # Metrics come only from a file the run wrote (design.md "Evidence rules").
     result = prov(repo.path / "sub", "record", "-q", "-i", "../data", "-i", "../train.py", "-i", "../link",
                   "-o", "../out.txt", "-p", "model.depth=3", "-p", "lr=0.1", "-m", "../metrics.json", "--",
-                  "sh", "-c", "echo x > ../out.txt", env={"CONTRACT_PLAIN": "hello"})
+                  "sh", "-c", "echo x > ../out.txt; echo '{\"acc\": 0.9}' > ../metrics.json",
+                  env={"CONTRACT_PLAIN": "hello"})
     assert result.code == 0, result.err
     r = repo.newest()
     jsonschema.Draft202012Validator(SCHEMA).validate(r)
@@ -152,7 +153,8 @@ def test_record_fields_and_types(repo: Repo) -> None:
     body = {k: v for k, v in r.items() if k != "id"}
     assert hashlib.sha256(rfc8785.dumps(body)).hexdigest() == r["id"]
     assert r["schema_version"] == 2
-    assert r["command"]["argv"] == ["sh", "-c", "echo x > ../out.txt"] and r["command"]["cwd"] == "sub"
+    assert r["command"]["argv"] == ["sh", "-c", "echo x > ../out.txt; echo '{\"acc\": 0.9}' > ../metrics.json"]
+    assert r["command"]["cwd"] == "sub"
     st = r["status"]
     assert st["exit_code"] == 0 and st["signal"] is None and isinstance(st["duration_s"], (int, float))
     assert RFC3339_UTC.match(st["started_at"]) and RFC3339_UTC.match(st["ended_at"])
@@ -327,10 +329,13 @@ def test_diff_inputs_and_outputs_name_files_inside_directories(repo: Repo) -> No
 
 
 def test_diff_params_env_metrics_changes_are_path_kind_old_new(repo: Repo) -> None:
-    repo.write("m.json", json.dumps({"acc": 0.5}))
-    repo.record("-q", "-p", "model.depth=3", "-m", "m.json", "--", "true", env={"CONTRACT_VAR": "one"})
-    repo.write("m.json", json.dumps({"acc": 0.75}))
-    repo.record("-q", "-p", "model.depth=4", "-m", "m.json", "--", "true", env={"CONTRACT_VAR": "two"})
+    # The run writes m.json (only such a file's metrics are recorded); its argv stays the same.
+    repo.write("next.json", json.dumps({"acc": 0.5}))
+    repo.record("-q", "-p", "model.depth=3", "-m", "m.json", "--", "cp", "next.json", "m.json",
+                env={"CONTRACT_VAR": "one"})
+    repo.write("next.json", json.dumps({"acc": 0.75}))
+    repo.record("-q", "-p", "model.depth=4", "-m", "m.json", "--", "cp", "next.json", "m.json",
+                env={"CONTRACT_VAR": "two"})
     s = diff_json(repo)["sections"]
     for name, path, old, new in (("params", "model.depth", 3, 4), ("metrics", "acc", 0.5, 0.75),
                                  ("env", "env.vars.CONTRACT_VAR", "one", "two")):

@@ -103,7 +103,7 @@ def sample_future() -> dict[str, Any]:
     record = copy.deepcopy(sample())
     record.update(schema_version=FUTURE, lineage={"parents": ["x"]})
     record["command"]["shell"] = "bash"
-    record["outputs"][0]["written"] = None
+    record["outputs"][0]["producer"] = None
     record["env"]["platform"]["kernel_flags"] = [1, 2]
     return reidentify(record)
 
@@ -261,7 +261,7 @@ def test_known_versions_are_not_newer() -> None:
 def test_known_part_names_and_drops_exactly_the_unknown_fields() -> None:
     future = sample_future()
     kept, dropped = schema.known_part(future)
-    assert sorted(dropped) == ["command.shell", "env.platform.kernel_flags", "lineage", "outputs[0].written"]
+    assert sorted(dropped) == ["command.shell", "env.platform.kernel_flags", "lineage", "outputs[0].producer"]
     assert kept["command"] == sample()["command"] and "lineage" not in kept
     assert kept["params"] == future["params"] and kept["env"]["vars"] == future["env"]["vars"]
     assert "shell" in future["command"]  # the record itself is untouched

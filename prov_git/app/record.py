@@ -202,6 +202,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
                "executed": request.execute}
 
     held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
+    # The last thing before the command: what each output and metrics file is now, to tell what
+    # the run wrote from what an earlier run left (docs/format.md, `written`).
+    watched = _Watch(workdir, output_paths, [cwd / m for m in request.metrics_files]) if request.execute else None
     try:
         ran = yield
     except BaseException:  # the command could not be started: nothing to keep
@@ -219,12 +222,22 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester.save()
     side.update(out_side)
     for entry in outputs:
+        entry["written"] = watched.written(entry["path"]) if watched else None
         if entry["type"] == "missing":
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
+        elif entry["written"] is False:
+            warnings.append(f"output {entry['path']} was not written by this run (unchanged since before "
+                            "the command); recorded as not written")
+    metrics_files = [(m, cwd / m) for m in request.metrics_files]
+    if watched:
+        for shown, path in metrics_files:
+            if watched.stale(path):
+                warnings.append(f"metrics file {shown} was not written by this run (unchanged since before "
+                                "the command); its metrics are not recorded")
+        metrics_files = [(shown, path) for shown, path in metrics_files if not watched.stale(path)]
     hidden_metrics: list[str] = []
     try:
-        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]),
-                              metrics=True, found=hidden_metrics)
+        metrics = redact.tree(collect_metrics(metrics_files), metrics=True, found=hidden_metrics)
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
@@ -250,6 +263,30 @@ def _redacted_line(params: list[str], metrics: list[str]) -> str:
                                                                             ("metrics", metrics)) if paths]
     return (f"stored as secret markers: {'; '.join(parts)} "
             "(a harmless name: git config --add prov.redact.allow NAME)")
+
+
+class _Watch:
+    """Fingerprints of the outputs and metrics files taken just before the command ran.
+
+    An output is `written` when its fingerprint after the command differs from before (it appeared,
+    changed, or, for a directory, any file below it did); one that is absent afterwards is not.
+    Paths named only after the command (the Python API's run.output) have no before: None."""
+
+    def __init__(self, workdir: Path, outputs: Sequence[str], metrics_files: Sequence[Path]) -> None:
+        self.workdir = workdir
+        self.before = {rel: files.fingerprint(str(workdir / rel)) for rel in outputs}
+        self.metrics_before = {str(p): files.fingerprint(str(p)) for p in metrics_files}
+
+    def written(self, rel: str) -> bool | None:
+        if rel not in self.before:
+            return None
+        after = files.fingerprint(str(self.workdir / rel))
+        return after is not None and after != self.before[rel]
+
+    def stale(self, path: Path) -> bool:
+        """A metrics file that was there before the command and is exactly as it was."""
+        before = self.metrics_before.get(str(path))
+        return before is not None and files.fingerprint(str(path)) == before
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
