@@ -4,6 +4,7 @@ and the derived index (deleted, corrupt, concurrent records) in real repositorie
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -212,6 +213,26 @@ def test_index_deleted_corrupt_or_rewound_is_rebuilt(sweep: tuple[Repo, list[str
     conn = sqlite3.connect(_index(repo))
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
     conn.close()
+
+
+def test_bulk_build_through_cat_file_agrees_with_libgit2(sweep: tuple[Repo, list[str]],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build reads many folders through one `git cat-file --batch`; without git on PATH, libgit2."""
+    from prov_git.store import index
+    from prov_git.store.repo import open_repo
+
+    repo, made = sweep
+    repo.git("gc", "-q")  # packed, deltified blobs: what the bulk reader is for
+    store = open_repo(repo.path)
+    monkeypatch.setattr(index, "BULK", 1)
+    selection = index.Selection(where=q.parse("params.epochs >= 5 and env.platform exists"),
+                                sort=(q.parse_sort("-params.lr"),))
+    answers = []
+    for path in (os.environ["PATH"], ""):
+        _index(repo).unlink(missing_ok=True)
+        monkeypatch.setenv("PATH", path)
+        answers.append(index.select(store, selection))
+    assert answers[0] == answers[1] == [made[3], made[1], made[2], made[0], made[4]]  # ties: newest first
 
 
 def test_record_does_no_index_work(repo: Repo) -> None:
