@@ -460,13 +460,29 @@ class Selection:
     forgotten: bool = False  # True: only forgotten runs; False: never them
 
 
-def _select_sql(sel: Selection) -> tuple[str, list[Any]]:
+LEAD_RANKS = (0, 1, 2, 3, 4)  # number, string, bool, null, other: the order of kinds in a sort
+
+
+def _select_sql(sel: Selection, lead: int | None = None, limit: int | None = None) -> tuple[str, list[Any]]:
+    """SQL for sel. With lead (a type rank, or -1 for runs lacking the key): only the runs whose first
+    sort key has that kind, driven by the fields_key index in sort order, so a LIMIT stops early
+    instead of sorting every run."""
     joins, order, conds, args, join_args = [], [], ["1"], [], []
+    head = "runs r"
     for n, sort in enumerate(sel.sort):
         table, owner, column = _owner(sort.key)
-        joins.append(f"LEFT JOIN {table} s{n} ON s{n}.{owner} = {column} AND s{n}.kid = {_KID}")
-        join_args.append(q.key_text(sort.key))
         way = "DESC" if sort.descending else "ASC"
+        join_args.append(q.key_text(sort.key))
+        if n == 0 and lead is not None and lead >= 0:  # CROSS JOIN: SQLite keeps this table order
+            head = "fields s0 CROSS JOIN runs r"
+            conds += ["s0.kid = " + _KID, "s0.t = ?", "r.rid = s0.run"]
+            args += [join_args.pop(), lead]
+            order += [f"s0.num {way}", f"s0.txt {way}"]
+            continue
+        joins.append(f"LEFT JOIN {table} s{n} ON s{n}.{owner} = {column} AND s{n}.kid = {_KID}")
+        if n == 0 and lead is not None:
+            conds.append("s0.t IS NULL")
+            continue
         order += [f"s{n}.t IS NULL", f"s{n}.t", f"s{n}.num {way}", f"s{n}.txt {way}"]
     order += ["r.started DESC", "r.id DESC"]
     if sel.where is not None:
@@ -481,9 +497,10 @@ def _select_sql(sel: Selection) -> tuple[str, list[Any]]:
             conds.append(f"r.started {op} ?")
             args.append(bound)
     conds.append(("" if sel.forgotten else "NOT ") + "(r.id IN (SELECT id FROM forgotten))")
-    limit = f" LIMIT {int(sel.limit)}" if sel.limit is not None else ""
-    sql = (f"SELECT r.id FROM runs r {' '.join(joins)} WHERE {' AND '.join(conds)} "
-           f"ORDER BY {', '.join(order)}{limit}")
+    limit = sel.limit if limit is None else limit
+    tail = f" LIMIT {int(limit)}" if limit is not None else ""
+    sql = (f"SELECT r.id FROM {head} {' '.join(joins)} WHERE {' AND '.join(conds)} "
+           f"ORDER BY {', '.join(order)}{tail}")
     return sql, join_args + args
 
 
@@ -491,8 +508,17 @@ def select(repo: Repo, sel: Selection) -> list[str]:
     """Run ids chosen by sel, in its order (newest first by default)."""
     conn = open_index(repo)
     try:
-        sql, args = _select_sql(sel)
-        return [row[0] for row in conn.execute(sql, args)]
+        if not sel.sort or sel.limit is None or sel.sort[0].key[0] == "env":
+            sql, args = _select_sql(sel)
+            return [row[0] for row in conn.execute(sql, args)]
+        # The first N by a sort key: each kind of value in turn, then the runs lacking the key.
+        found: list[str] = []
+        for lead in (*LEAD_RANKS, -1):
+            if len(found) >= sel.limit:
+                break
+            sql, args = _select_sql(sel, lead, sel.limit - len(found))
+            found += [row[0] for row in conn.execute(sql, args)]
+        return found
     finally:
         conn.close()
 
