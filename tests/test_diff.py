@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import GIT_PROV, Repo
+from tests.helpers import GIT_PROV, SECTIONS, Repo
 
 PY = sys.executable
-SECTIONS = ("command", "code", "inputs", "params", "env", "outputs", "metrics", "status")
 
 
 @pytest.fixture(autouse=True)
