@@ -196,3 +196,40 @@ def test_a_name_that_is_not_utf8_inside_an_input_directory_is_recorded_escaped(r
     repo.record("-i", "data", "--", "true")
     inputs = diff_json(repo)["sections"]["inputs"]
     assert inputs["modified"] == ['"data/caf\\351.csv"']
+
+
+def test_verify_all_judges_each_path_against_every_run_that_recorded_it(tmp_path: Path) -> None:
+    """Clone A's run and clone B's newer run of the same step, shared through a remote."""
+    from tests.helpers import git, init_project
+
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", bare.name)
+    a = Repo(init_project(tmp_path / "a"))
+    a.git("push", "-q", str(bare), "HEAD")
+    step = ["-o", "model.bin", "--", "sh", "-c", "cat seed > model.bin"]
+    a.write("seed", "from a")
+    a.record(*step)
+    assert a.prov("push", str(bare)).code == 0
+    git(tmp_path, "clone", "-q", str(bare), "b")
+    b = Repo(tmp_path / "b")
+    assert b.prov("fetch", str(bare)).code == 0
+    b.write("seed", "from b")
+    b.record(*step)  # newer, other content
+    assert b.prov("push", str(bare)).code == 0
+    assert a.prov("fetch", str(bare)).code == 0
+    assert len(a.run_ids()) == 2
+    # a's model.bin matches a's own run byte for byte: not a problem, though b's run is newer.
+    result = a.prov("verify", "--all", "--json")
+    assert result.code == 0 and result.json()["problems"] == [], result.out
+    # Content that no run recorded is.
+    a.write("model.bin", "tampered")
+    found = a.prov("verify", "--all", "--json").json()["problems"]
+    assert [(p["kind"], p["path"]) for p in found] == [("changed", "model.bin")]
+    # A fresh clone has no outputs on disk: reported, not failed.
+    git(tmp_path, "clone", "-q", str(bare), "c")
+    c = Repo(tmp_path / "c")
+    assert c.prov("fetch", str(bare)).code == 0
+    result = c.prov("verify", "--all", "--json")
+    assert result.code == 0, result.out
+    assert [(p["kind"], p["path"]) for p in result.json()["absent"]] == [("absent", "model.bin")]
+    assert "not on disk" in c.prov("verify", "--all").out
