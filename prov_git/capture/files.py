@@ -50,13 +50,12 @@ def expand_globs(cwd: Path, given: Sequence[str], *, must_match: bool) -> list[s
     """The paths with each quoted glob (`-i 'data/*.csv'`) replaced by its matches, sorted, so the
     order never depends on the file system. A glob matching nothing is an InputError when
     must_match (an input), else kept as written (an output is recorded missing)."""
-    import glob
-
     out: list[str] = []
     for user_path in given:
         if not is_glob(user_path) or os.path.lexists(cwd / user_path):  # `data[1].csv` is a name
             out.append(user_path)
             continue
+        import glob  # only for a glob: off the path of a plain record
         found = sorted(glob.glob(user_path, root_dir=cwd, recursive=True))
         if not found and must_match:
             raise InputError(f"input {user_path} matches no file; nothing was run or recorded")
