@@ -208,8 +208,6 @@ GIT_CONFIG_WAYS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (git -c / GIT_CONFIG_* config for prov.*), "
-                                       "the citizen engineer's; not on main yet")
 @pytest.mark.parametrize(("label", "options", "extra"), GIT_CONFIG_WAYS, ids=[w[0] for w in GIT_CONFIG_WAYS])
 def test_a_deny_pattern_given_through_git_config_parameters(repo: Repo, label: str, options: list[str],
                                                             extra: dict[str, str]) -> None:
