@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -302,3 +303,121 @@ def test_a_closed_pipe_ends_quietly(repo: Repo) -> None:
     lines = done.stdout.splitlines()
     assert re.fullmatch(r"[0-9a-f]{64}", lines[0]) and lines[-1] in ("status=0", "status=141"), done.stdout
     assert done.stderr == ""
+
+
+# Terminal fit at 80 columns.
+
+def visible(text: str) -> list[str]:
+    return [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line) for line in text.splitlines()]
+
+
+@pytest.fixture
+def varied(repo: Repo) -> Repo:
+    """Runs with a long command, a name, a dirty tree, a signal and a failure, as a real history has."""
+    repo.write("data/input.csv", "a,b\n" * 1000)
+    repo.record("-i", "data/input.csv", "-o", "data/input.csv", "-p", "lr=0.1", "--name", "baseline", "--",
+                "python3", "-c", "import sys; print('a long command line that goes on and on and on and on')")
+    repo.write("train.py", "print('changed')\n")  # dirty from here on
+    repo.prov("record", "--", "sh", "-c", "kill -TERM $$")
+    repo.prov("record", "-p", "lr=0.2", "--", "sh", "-c", "echo " + "word " * 40 + "; exit 3")
+    return repo
+
+
+@pytest.mark.parametrize("argv", [["log"], ["log", "--oneline"], ["show"], ["show", "@~2"], ["diff"],
+                                  ["diff", "@~2", "@"], ["compare"]])
+def test_no_line_is_wider_than_the_terminal(varied: Repo, argv: list[str]) -> None:
+    code, out = in_pty([GIT_PROV, *argv], varied.path, {"GIT_PAGER": "cat"})
+    assert code in (0, 1), out
+    too_wide = [line for line in visible(out) if len(line) > 80]
+    assert not too_wide, "\n".join(too_wide)
+
+
+def test_log_columns_align_and_piped_lines_stay_whole(varied: Repo) -> None:
+    code, out = in_pty([GIT_PROV, "log"], varied.path, {"GIT_PAGER": "cat"})
+    lines = visible(out)
+    assert code == 0 and len(lines) == 3
+    # the command column starts at the same place whatever the status (`signal 15`, `exit 3`) and `+dirty`
+    commands = {len(re.match(r"^(\S+\s+){6}", line).group(0)) for line in lines}  # type: ignore[union-attr]
+    assert len(commands) == 1, lines
+    assert any(line.endswith("…") for line in lines)
+    piped = varied.prov("log").out.splitlines()
+    assert any(len(line) > 80 and "word " * 40 in line for line in piped)
+
+
+def test_show_is_short_unless_asked(varied: Repo) -> None:
+    text = varied.prov("show", "baseline@").out
+    record = json_record(varied, "baseline@")
+    digest = record["inputs"][0]["digest"]
+    assert digest not in text and digest[:19] in text  # sha256: + 12 hex
+    assert "3.9 KiB" in text  # 4000 bytes
+    full = varied.prov("show", "--full", "baseline@").out
+    assert digest in full and "4000 B" in full
+    assert digest in varied.prov("show", "--json", "baseline@").out
+
+
+def json_record(repo: Repo, spec: str) -> dict[str, Any]:
+    import json
+
+    out: dict[str, Any] = json.loads(repo.prov("show", "--json", spec).out)
+    return out
+
+
+@pytest.mark.parametrize(("mode", "pattern"), [
+    ("iso", r"2\d{3}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"),
+    ("iso-strict", r"2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+    ("relative", r"\d+ seconds? ago|\d+ minutes? ago"),
+    ("short", r"2\d{3}-\d\d-\d\d"),
+    ("unix", r"\d{10}"),
+    ("local", r"2\d{3}-\d\d-\d\d \d\d:\d\d:\d\d"),
+    ("format:%Y/%m", r"2\d{3}/\d\d"),
+])
+def test_dates_as_git_shows_them(repo: Repo, mode: str, pattern: str) -> None:
+    repo.record("--", "true")
+    flag = repo.prov("log", "--format", "%(date)", f"--date={mode}")
+    assert flag.code == 0 and re.fullmatch(pattern, flag.out.strip()), flag.out
+    repo.git("config", "log.date", mode)
+    configured = repo.prov("log", "--format", "%(date)")
+    assert re.fullmatch(pattern, configured.out.strip()), configured.out
+
+
+def test_local_dates_follow_tz(repo: Repo) -> None:
+    repo.record("--", "true")
+    utc = repo.prov("log", "--date=local", "--format", "%(date)", env={"TZ": "UTC"}).out
+    east = repo.prov("log", "--date=local", "--format", "%(date)", env={"TZ": "Asia/Kolkata"}).out
+    assert utc != east and utc[14:16] != east[14:16]  # +05:30 moves the minutes
+
+
+def test_a_bad_date_mode_is_named(repo: Repo) -> None:
+    repo.record("--", "true")
+    assert repo.prov("log", "--date=sometime").code == 2
+    bad = repo.prov("log", env={"GIT_CONFIG_PARAMETERS": "'log.date'='sometime'"})
+    assert bad.code == 128 and "log.date" in bad.err
+
+
+def test_log_format_placeholders(repo: Repo) -> None:
+    run = repo.record("-p", "lr=0.5", "-p", "model.depth=3", "--name", "fit", "--", "true")
+    out = repo.prov("log", "--format", "%H|%h|%(name)|%(status)|%(params.lr)|%(params.model.depth)|"
+                    "%(metrics.none)|%(commit)|%(command)|100%%").out.strip()
+    assert out == f"{run['id']}|{run['id'][:12]}|fit|exit 0|0.5|3||{run['git']['commit'][:10]}|true|100%"
+    oneline = repo.prov("log", "--oneline").out.strip()
+    assert oneline == f"{run['id'][:12]} exit 0    fit"
+
+
+def test_the_progress_bar_fits_the_terminal() -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from prov_git.capture import hashing
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with os.fdopen(slave, "w") as stream:
+        bar = hashing.Progress(1023 * 1024**3, stream=stream, delay=0)
+        bar.advance(1000 * 1024**3)
+        bar.finish()
+    drawn = os.read(master, 65536).decode()
+    os.close(master)
+    line = visible(drawn.split("\r")[1])[0]
+    assert "hashing [" in line and len(line) <= 80, line
