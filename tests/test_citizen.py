@@ -421,3 +421,90 @@ def test_the_progress_bar_fits_the_terminal() -> None:
     os.close(master)
     line = visible(drawn.split("\r")[1])[0]
     assert "hashing [" in line and len(line) <= 80, line
+
+
+# The manual, help and completion.
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(GIT_PROV).parent
+
+
+def test_the_manual_page_is_what_the_code_says() -> None:
+    done = subprocess.run([str(VENV_BIN / "python"), str(ROOT / "tools" / "manpage.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    page = (ROOT / "man" / "git-prov.1").read_text()
+    for needed in (".SH EXIT STATUS", ".SH SETTINGS", ".SH EXAMPLES", "prov.redact.deny", "\\-\\-id\\-file"):
+        assert needed in page
+
+
+@pytest.mark.parametrize("argv", [["git", "help", "prov"], ["git", "prov", "--help"]])
+def test_git_shows_the_installed_manual(repo: Repo, argv: list[str]) -> None:
+    if not (VENV_BIN.parent / "share" / "man" / "man1" / "git-prov.1").exists():
+        pytest.fail("the venv has no share/man/man1/git-prov.1: reinstall with pip install -e .")
+    env = {**os.environ, "MANPAGER": "cat", "MANWIDTH": "80", "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MANPATH", None)
+    done = subprocess.run(argv, cwd=repo.path, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "git-prov - record what went into a run" in done.stdout
+    assert "EXIT STATUS" in done.stdout and "git prov diff" in done.stdout
+
+
+def test_help_for_one_command(repo: Repo) -> None:
+    result = repo.prov("help", "diff")
+    assert result.code == 0 and "Usage: git prov diff" in result.out and "--exit-code" in result.out
+    assert repo.prov("diff", "-h").out == result.out
+    assert repo.prov("help", "nope").code == 2
+    assert "completion" in repo.prov("help").out
+
+
+GIT_COMPLETION = Path("/usr/share/bash-completion/completions/git")
+
+
+def complete(repo: Repo, line: str) -> tuple[list[str], str, str]:
+    """(candidates, `complete -p git` before, after) for line typed in bash with git's completion and ours."""
+    if not GIT_COMPLETION.exists():
+        pytest.skip("git's bash completion is not installed (apt-get install bash-completion)")
+    script = repo.prov("completion", "bash").out
+    (repo.path.parent / "prov.bash").write_text(script)
+    words = line.split(" ")
+    program = f"""
+source {GIT_COMPLETION}
+before="$(complete -p git)"
+source {repo.path.parent / 'prov.bash'}
+after="$(complete -p git)"
+COMP_WORDS=({' '.join(repr(w) for w in words)})
+COMP_CWORD={len(words) - 1}
+COMP_LINE={line!r}
+COMP_POINT=${{#COMP_LINE}}
+__git_wrap__git_main
+printf '%s\\n' "$before" "$after" "${{COMPREPLY[@]}}"
+"""
+    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=repo.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    before, after, *candidates = done.stdout.splitlines()
+    return [c.strip() for c in candidates], before, after
+
+
+def test_bash_completion_extends_gits_own(repo: Repo) -> None:
+    candidates, before, after = complete(repo, "git prov di")
+    assert candidates == ["diff"]
+    assert before == after and "__git_wrap__git_main" in after
+
+
+def test_bash_completion_knows_options_runs_names_and_remotes(repo: Repo, tmp_path: Path) -> None:
+    run = repo.record("--name", "fit", "--", "true")
+    git(tmp_path, "init", "-q", "--bare", "remote.git")
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert "--oneline" in complete(repo, "git prov log --one")[0]
+    assert complete(repo, "git prov show fi")[0] == ["fit@"]
+    assert complete(repo, f"git prov diff {run['id'][:6]}")[0] == [run["id"][:12]]
+    assert complete(repo, "git prov push or")[0] == ["origin"]
+    assert {"stash", "status"} <= set(complete(repo, "git st")[0])  # git's own completion still works
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_other_shells_get_a_script(repo: Repo, shell: str) -> None:
+    result = repo.prov("completion", shell)
+    assert result.code == 0 and "record" in result.out and "--oneline" in result.out.replace("-l oneline", "--oneline")
