@@ -508,3 +508,21 @@ def test_bash_completion_knows_options_runs_names_and_remotes(repo: Repo, tmp_pa
 def test_other_shells_get_a_script(repo: Repo, shell: str) -> None:
     result = repo.prov("completion", shell)
     assert result.code == 0 and "record" in result.out and "--oneline" in result.out.replace("-l oneline", "--oneline")
+
+
+# One settings table.
+
+def test_every_prov_key_in_the_code_is_a_known_setting() -> None:
+    from prov_git import settings
+
+    used = set()
+    for path in (ROOT / "prov_git").rglob("*.py"):
+        used |= set(re.findall(r"[\"'](prov\.[A-Za-z]+(?:\.[A-Za-z]+)*)[\"']", path.read_text()))
+    unknown = {key for key in used if key.lower() not in settings.BY_NAME}
+    assert not unknown, f"add these to prov_git/settings.py: {sorted(unknown)}"
+
+
+def test_the_readme_settings_table_is_generated_from_the_settings_module() -> None:
+    from prov_git import settings
+
+    assert settings.readme_table() in (ROOT / "README.md").read_text()
