@@ -32,9 +32,12 @@ COMMANDS: dict[str, str] = {
     "sync": "remote:sync",
     "rerun": "rerun:rerun",
     "mirror": "mirror:mirror",
+    "recover": "recover:recover",
     "hooks": "hooks:hooks",
     "help": "help:help_command",
     "completion": "completion:completion",
+    "attest": "attest:attest",
+    "export": "export:export",
 }
 
 

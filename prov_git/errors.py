@@ -58,6 +58,11 @@ class StoreError(ProvError):
     """refs/prov/runs could not be updated (lock held, too many concurrent writers)."""
 
 
+class RunPending(StoreError):
+    """The command ran; its record could not go into refs/prov/runs and waits under .git/prov/pending/
+    for `git prov recover`."""
+
+
 class RemoteError(ProvError):
     """A remote could not be reached or refused a push or sent data we reject."""
 
@@ -86,3 +91,8 @@ class RunConflict(RemoteError):
 
 class NotReplayable(ProvError):
     """A run cannot be rerun as recorded: a redacted argument, or inputs that changed or vanished."""
+
+
+class NotAttestable(ProvError):
+    """A run cannot be attested or exported as asked (a failed run, a file that changed), or an envelope
+    given to check is not one."""

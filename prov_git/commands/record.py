@@ -24,6 +24,8 @@ class Finished(int):
               help="JSON or YAML metrics written by the command.")
 @click.option("--name", help="A label for this run.")
 @click.option("--no-exec", is_flag=True, help="Record inputs, params and outputs without running anything.")
+@click.option("--sign/--no-sign", default=None,
+              help="Sign the run's commit as git signs commits (default: prov.sign, else commit.gpgSign).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not report the recorded run on stderr.")
 @click.option("--id-file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Write the recorded run's full id (and a newline) to FILE, for scripts.")
@@ -33,8 +35,8 @@ class Finished(int):
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str, ...],
            params_file: tuple[str, ...], metrics: tuple[str, ...], name: str | None,
-           no_exec: bool, quiet: bool, id_file: str | None, porcelain: bool, show_env: bool,
-           command: tuple[str, ...]) -> int:
+           no_exec: bool, sign: bool | None, quiet: bool, id_file: str | None, porcelain: bool,
+           show_env: bool, command: tuple[str, ...]) -> int:
     """Run COMMAND and record it: git prov record [OPTIONS] -- CMD [ARG]..."""
     from prov_git.app import record as app
     from prov_git.app.repository import open_here
@@ -48,7 +50,7 @@ def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str,
         return 0
     request = app.RecordRequest(argv=list(command), inputs=list(inputs), outputs=list(outputs),
                                 params=list(params), params_files=list(params_file),
-                                metrics_files=list(metrics), name=name, execute=not no_exec)
+                                metrics_files=list(metrics), name=name, execute=not no_exec, sign=sign)
     result = app.record_run(open_here(), request, Path.cwd(), notify=warn)
     if os.environ.get("PROV_DEBUG_STATS") == "1":
         say(result.stats)

@@ -7,7 +7,7 @@ import re
 import shlex
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +90,7 @@ def fit(text: str, width: int | None) -> str:
     return text[: max(width - 1, 0)] + "…"
 
 
-def outcome(status: dict[str, Any], executed: bool = True) -> str:
+def outcome(status: Mapping[str, Any], executed: bool = True) -> str:
     if not executed:
         return "not run"
     if status["signal"] is not None:
@@ -98,7 +98,7 @@ def outcome(status: dict[str, Any], executed: bool = True) -> str:
     return f"exit {status['exit_code']}"
 
 
-def commit_label(git: dict[str, Any]) -> str:
+def commit_label(git: Mapping[str, Any]) -> str:
     commit = git["commit"][:10] if git["commit"] else "(no commit)"
     return commit + ("+dirty" if git["dirty"] else "")
 
@@ -180,7 +180,7 @@ def formatted(record: Record, template: str, date: str = "default") -> str:
     return _PLACEHOLDER.sub(one, template)
 
 
-def _entries(title: str, entries: list[dict[str, Any]], full: bool = False) -> list[str]:
+def _entries(title: str, entries: Sequence[Mapping[str, Any]], full: bool = False) -> list[str]:
     if not entries:
         return [f"{title}: none"]
     rows = []
