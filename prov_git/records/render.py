@@ -107,6 +107,21 @@ def command_line(record: Record) -> str:
     return shlex.join(record["command"]["argv"])
 
 
+def wrap_lines(text: str, width: int | None) -> str:
+    """Each line wider than width wrapped under its own indent (+4); whole when width is None."""
+    if width is None:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(click.unstyle(line)) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "    ",
+                             break_on_hyphens=False) or [line]
+    return "\n".join(out)
+
+
 STATUS_WIDTH = len("signal 15")
 COMMIT_WIDTH = len("0123456789+dirty")
 
@@ -205,16 +220,7 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def show_text(record: Record, color: bool, full: bool = False, width: int | None = None) -> str:
     """`git prov show`: short digests and human sizes unless full; lines wrapped to width when given."""
-    lines = _show_lines(record, color, full)
-    if width is None:
-        return "\n".join(lines)
-    wrapped: list[str] = []
-    for line in lines:
-        if len(click.unstyle(line)) <= width:
-            wrapped.append(line)
-            continue
-        wrapped += textwrap.wrap(line, width, subsequent_indent=" " * 10, break_on_hyphens=False) or [line]
-    return "\n".join(wrapped)
+    return wrap_lines("\n".join(_show_lines(record, color, full)), width)
 
 
 def _show_lines(record: Record, color: bool, full: bool) -> list[str]:
