@@ -54,7 +54,7 @@ def main() -> None:
         env_here = harness.bench_env(**CI_ENV, PYTHONPATH=str(harness.ROOT))
         env_base = harness.bench_env(**CI_ENV, PYTHONPATH=str(base))
         # harness.alternate takes one env; each case runs through env(1) so both share one table.
-        cases = {name: ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *record]
+        cases: dict[str, harness.Case] = {name: ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *record]
                  for name, env in (("base", env_base), ("this", env_here))}
         times = harness.alternate(cases, rounds=opts.rounds, cwd=str(repo))
         print(harness.machine())

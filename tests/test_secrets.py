@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 import subprocess
 from pathlib import Path
@@ -231,3 +232,43 @@ def test_diff_says_a_secret_changed_without_showing_it(repo: Repo) -> None:
     assert "REDACTED" in changes[0]["old"] and "REDACTED" in changes[0]["new"]
     text = repo.prov("diff", "--no-color").out + result.out
     assert "AWS_SECRET_ACCESS_KEY" in text and old not in text and new not in text
+
+
+# ------------------------------------------------------------- issue 12 item 9: hostile text
+
+ESC = "\x1b"
+# Erase the line and return to column 1 (fakes an "exit 0" line), retitle the window, write the clipboard.
+HOSTILE = f"x{ESC}[2K{ESC}[1Gexit 0{ESC}]0;owned\a{ESC}]52;c;ZWNobyBwd25lZA==\a\x9b2K"
+
+
+def _no_raw_controls(text: str, where: str) -> None:
+    # --color output keeps its own SGR styling (ESC [ digits m); nothing else may reach the terminal.
+    bare = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert ESC not in bare and "\a" not in bare and "\x9b" not in bare, (where, text)
+
+
+def test_control_characters_are_escaped_in_every_human_output(repo: Repo) -> None:
+    out_name = f"out{ESC}[2K.txt"
+    repo.write("in.txt", "data\n")
+    first = repo.prov("record", "--name", HOSTILE, "-i", "in.txt", "-o", out_name, "-p", f"note={HOSTILE}",
+                      "--", "sh", "-c", f"cp in.txt '{out_name}'")
+    assert first.code == 0, first.err
+    repo.write("in.txt", "changed\n")
+    assert repo.prov("record", "-q", "--name", HOSTILE + "2", "-i", "in.txt", "-o", out_name,
+                     "-p", f"note={HOSTILE}b", "--", "sh", "-c", f"cp in.txt '{out_name}'").code == 0
+    outputs = {
+        "log": repo.prov("log"), "log --color": repo.prov("log", "--color"),
+        "show": repo.prov("show"), "show --color": repo.prov("show", "--color"),
+        "diff": repo.prov("diff"), "diff --color": repo.prov("diff", "--color"),
+        "compare": repo.prov("compare", "--columns", "name"),
+        "compare md": repo.prov("compare", "--format", "md", "--columns", "name"),
+        "lineage": repo.prov("lineage", out_name),
+        "which": repo.prov("which", out_name), "status": repo.prov("status"),
+        "error": repo.prov("show", HOSTILE),
+    }
+    for where, result in outputs.items():
+        _no_raw_controls(result.out + result.err, where)
+    # The text is still there, visibly escaped.
+    assert "\\x1b[2K\\x1b[1Gexit 0" in outputs["log"].out and "\\x1b]52;c;" in outputs["show"].out
+    assert "\\x1b[2K" in outputs["which"].out and "\\x1b" in outputs["error"].err
+    assert f"{ESC}[33m" in outputs["diff --color"].out  # the styling of our own is kept

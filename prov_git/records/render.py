@@ -1,4 +1,8 @@
-"""Human-readable text for runs (log lines, show). Pure: records in, strings out."""
+"""Human-readable text for runs (log lines, show). Pure: records in, strings out.
+
+Every record string is passed through `text.inert` before it is styled: a hostile run name or path
+cannot move the cursor, retitle the window or write the clipboard, on a terminal or through a pipe.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,18 @@ from typing import Any
 import click
 
 from prov_git.records import Record
+from prov_git.records.text import inert
+
+
+def inert_all(value: Any) -> Any:
+    """A copy of a JSON-like value with every string (keys too) made inert, for human output."""
+    if isinstance(value, str):
+        return inert(value)
+    if isinstance(value, dict):
+        return {inert(k) if isinstance(k, str) else k: inert_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [inert_all(v) for v in value]
+    return value
 
 
 def short(run_id: str) -> str:
@@ -44,10 +60,10 @@ def log_line(record: Record, color: bool) -> str:
     name = f"[{record['name']}] " if record.get("name") else ""
     return "  ".join([
         click.style(short(record["id"]), fg="yellow") if color else short(record["id"]),
-        when(status["started_at"]),
+        inert(when(status["started_at"])),
         click.style(f"{label:<8}", fg="red" if failed else "green") if color else f"{label:<8}",
-        commit_label(record["git"]),
-        name + command_line(record),
+        inert(commit_label(record["git"])),
+        inert(name + command_line(record)),
     ])
 
 
@@ -80,6 +96,7 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def show_text(record: Record, color: bool) -> str:
+    record = inert_all(record)
     status, git, env = record["status"], record["git"], record["env"]
     head = f"run {record['id']}"
     lines = [click.style(head, fg="yellow") if color else head]
