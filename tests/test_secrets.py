@@ -272,3 +272,48 @@ def test_control_characters_are_escaped_in_every_human_output(repo: Repo) -> Non
     assert "\\x1b[2K\\x1b[1Gexit 0" in outputs["log"].out and "\\x1b]52;c;" in outputs["show"].out
     assert "\\x1b[2K" in outputs["which"].out and "\\x1b" in outputs["error"].err
     assert f"{ESC}[33m" in outputs["diff --color"].out  # the styling of our own is kept
+
+
+# ------------------------------------------------------- issue 12 item 7: push --dry-run pushes nothing
+
+
+def _remote_refs(remote: Path) -> str:
+    return git(remote, "for-each-ref", "--format=%(refname)")
+
+
+def test_dry_run_push_with_hooks_installed_pushes_no_runs(repo: Repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo.path, "remote", "add", "origin", str(remote))
+    assert repo.prov("hooks", "install").code == 0
+    repo.write("dirty.txt", "a snapshot would carry this\n")
+    repo.record("--no-exec")
+    for dry in (["--dry-run"], ["-n"], ["-nv"], ["--porcelain", "--dry-run"]):
+        done = subprocess.run(["git", "push", *dry, "origin", "main"], cwd=repo.path, capture_output=True,
+                              text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "refs/prov/runs" not in _remote_refs(remote), dry
+        assert "dry run" in done.stderr
+    # The real push shares the runs, through the same hook.
+    done = subprocess.run(["git", "push", "origin", "main"], cwd=repo.path, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "refs/prov/runs" in _remote_refs(remote) and "refs/heads/main" in _remote_refs(remote)
+
+
+# ------------------------------------------------ issue 12 item 11: a tracked core.hooksPath
+
+
+def test_hooks_install_refuses_a_tracked_hooks_path(repo: Repo) -> None:
+    repo.write(".githooks/pre-commit", "#!/bin/sh\nexit 0\n")
+    git(repo.path, "add", ".githooks")
+    git(repo.path, "commit", "-q", "-m", "project hooks")
+    git(repo.path, "config", "core.hooksPath", ".githooks")
+    done = repo.prov("hooks", "install")
+    assert done.code == 128, done.err
+    assert "core.hooksPath .githooks holds files tracked by git" in done.err and len(done.err.splitlines()) == 1
+    assert not (repo.path / ".githooks" / "pre-push").exists()
+    assert git(repo.path, "status", "--porcelain") == ""
+    # An untracked hooks folder inside the work tree is fine.
+    git(repo.path, "config", "core.hooksPath", "local-hooks")
+    assert repo.prov("hooks", "install").code == 0 and (repo.path / "local-hooks" / "pre-push").exists()
