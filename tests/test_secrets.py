@@ -317,3 +317,19 @@ def test_hooks_install_refuses_a_tracked_hooks_path(repo: Repo) -> None:
     # An untracked hooks folder inside the work tree is fine.
     git(repo.path, "config", "core.hooksPath", "local-hooks")
     assert repo.prov("hooks", "install").code == 0 and (repo.path / "local-hooks" / "pre-push").exists()
+
+
+# ------------------------------------------------ issue 12 item 12: duplicate keys in params files
+
+
+def test_duplicate_keys_in_params_files_are_an_error_naming_the_key(repo: Repo) -> None:
+    repo.write("dup.yaml", "model:\n  depth: 3\n  lr: 0.1\n  depth: 4\n")
+    repo.write("dup.json", '{"seed": 1, "opt": {"lr": 0.1, "lr": 0.2}}')
+    repo.write("merge.yaml", "base: &b {lr: 1}\nrun:\n  <<: *b\n  lr: 2\n")  # overriding a merged key is fine
+    for name, key in (("dup.yaml", "'depth'"), ("dup.json", "'lr'")):
+        done = repo.prov("record", "--params-file", name, "--", "true")
+        assert done.code == 128, done.err
+        assert f"{name}" in done.err and f"the key {key}" in done.err and len(done.err.splitlines()) == 1
+    assert "dup.yaml:4:" in repo.prov("record", "--params-file", "dup.yaml", "--", "true").err
+    assert repo.run_ids() == []
+    assert repo.record("--params-file", "merge.yaml", "--no-exec")["params"]["run"] == {"lr": 2}
