@@ -333,3 +333,25 @@ def test_duplicate_keys_in_params_files_are_an_error_naming_the_key(repo: Repo) 
     assert "dup.yaml:4:" in repo.prov("record", "--params-file", "dup.yaml", "--", "true").err
     assert repo.run_ids() == []
     assert repo.record("--params-file", "merge.yaml", "--no-exec")["params"]["run"] == {"lr": 2}
+
+
+# ------------------------------------- issue 12 item 10: diff --worktree stays inside the work tree
+
+
+def test_diff_worktree_never_reads_through_a_symlinked_folder_out_of_the_tree(repo: Repo, tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shadow").write_text("root:$6$not-for-you\n")
+    digest = hashlib.sha256((outside / "shadow").read_bytes()).hexdigest()
+    repo.write("data/shadow", "harmless\n")
+    repo.record("-i", "data/shadow", "--no-exec")
+    shutil.rmtree(repo.path / "data")
+    (repo.path / "data").symlink_to(outside)  # the project's folder now leads out of the tree
+    done = repo.prov("diff", "--worktree", "@", "--json")
+    assert done.code in (0, 1), done.err
+    assert digest not in done.out and digest[:10] not in done.out
+    text = repo.prov("diff", "--worktree", "@", "--no-color")
+    assert digest[:10] not in text.out and "data/shadow not read" in text.err
