@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prov_git.diff import SECTIONS, code, files, metrics, status, structure
 from prov_git.diff.paths import Noise
@@ -55,7 +55,8 @@ class Comparison:
 def compare(a: Side, b: Side, code_diff: CodeDiff | None, code_problem: str | None, noise: Noise,
             only: Sequence[str] = SECTIONS) -> dict[str, Section]:
     """Every selected section, in the contract's order."""
-    ra, rb = a.record, b.record
+    # The registry names fields by string: read the records as plain mappings here.
+    ra, rb = cast(Mapping[str, Any], a.record), cast(Mapping[str, Any], b.record)
     comparers: dict[str, Callable[[str, str], Section]] = {
         "command": lambda key, _: structure.command(ra[key], rb[key], noise),
         "code": lambda key, _: code.compare(ra[key], rb[key], code_diff, code_problem, noise),
