@@ -120,14 +120,14 @@ def plant(repo: Repo) -> tuple[Plant, dict[str, str], list[list[str]]]:
     ]))
     repo.write("params.json", json.dumps({"vault": {"token": p("params.json vault token",
                                                                  "hv" + "s." + body(95, ALNUM + "_-"))}}))
-    # Written by the run itself: a metrics file the command did not write is not recorded.
-    repo.write("metrics.src", json.dumps({"pass@1": 0.41, "token_accuracy": 0.93,
+    repo.write("metrics.json", json.dumps({"pass@1": 0.41, "token_accuracy": 0.93,
                                            "db_password": p("metrics db_password string", body()),
                                            "note": p("metrics token value", "PM" + "AK-" + body(24, HEX) + "-"
                                                      + body(34, HEX))}))
     named = ["--name", "deploy " + p("--name token", "dp" + ".st." + body(43))]
+    # The run touches metrics.json: only a metrics file the run wrote is recorded (design.md).
     main = [*params, "--params-file", "params.yaml", "--params-file", "params.json", "-m", "metrics.json",
-            *named, "--", "cp", "metrics.src", "metrics.json"]
+            *named, "--", "touch", "metrics.json"]
     return p, env, [main, *(["--no-exec", *c] for c in commands)]
 
 
@@ -191,9 +191,9 @@ def test_control_with_redaction_off_finds_every_secret(repo: Repo, tmp_path: Pat
 
 
 def test_redaction_warns_once_naming_params_and_metrics(repo: Repo) -> None:
-    repo.write("metrics.src", json.dumps({"pass@1": 0.4, "db_password": "s3cr3t-x"}))
-    done = repo.prov("record", "-p", "db_pw=abc123x", "-p", "lr=0.1", "-m", "metrics.json", "--",
-                     "cp", "metrics.src", "metrics.json")
+    repo.write("metrics.json", json.dumps({"pass@1": 0.4, "db_password": "s3cr3t-x"}))
+    done = repo.prov("record", "-p", "db_pw=abc123x", "-p", "lr=0.1", "-m", "metrics.json",
+                     "--", "touch", "metrics.json")
     assert done.code == 0, done.err
     lines = [line for line in done.err.splitlines() if "secret markers" in line]
     assert len(lines) == 1, done.err

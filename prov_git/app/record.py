@@ -175,8 +175,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     cwd = Path(os.path.realpath(cwd))
     algorithm = hash_algorithm(repo)
     make_hasher(algorithm)
-    input_paths = _paths(workdir, cwd, request.inputs)
-    output_paths = _paths(workdir, cwd, request.outputs)
+    input_paths = _paths(workdir, cwd, files.expand_globs(cwd, request.inputs, must_match=True))
+    output_paths = _paths(workdir, cwd, [p for p in request.outputs if not files.is_glob(p)])
+    output_globs = [p for p in request.outputs if files.is_glob(p)]  # expanded after the run
     redact = redactor(repo)
     hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
     params = replay.params if replay else redact.tree(_merged(collect_params(
@@ -204,7 +205,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
     # The last thing before the command: what each output and metrics file is now, to tell what
     # the run wrote from what an earlier run left (docs/format.md, `written`).
-    watched = _Watch(workdir, output_paths, [cwd / m for m in request.metrics_files]) if request.execute else None
+    matched_before = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+    watched = _Watch(workdir, output_paths + matched_before,
+                     [cwd / m for m in request.metrics_files]) if request.execute else None
     try:
         ran = yield
     except BaseException:  # the command could not be started: nothing to keep
@@ -212,7 +215,10 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         raise
     status = ran.status
     params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
-    output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
+    globbed = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+    if watched:
+        watched.absent_before(globbed)  # a match that is new since the command started
+    output_paths += [p for p in [*globbed, *_paths(workdir, cwd, ran.outputs)] if p not in output_paths]
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
@@ -276,6 +282,10 @@ class _Watch:
         self.workdir = workdir
         self.before = {rel: files.fingerprint(str(workdir / rel)) for rel in outputs}
         self.metrics_before = {str(p): files.fingerprint(str(p)) for p in metrics_files}
+
+    def absent_before(self, rels: Sequence[str]) -> None:
+        for rel in rels:
+            self.before.setdefault(rel, None)
 
     def written(self, rel: str) -> bool | None:
         if rel not in self.before:

@@ -190,6 +190,7 @@ def _entries(title: str, entries: Sequence[Mapping[str, Any]], full: bool = Fals
         digest = (e["digest"] or "-") if full else short_digest(e["digest"])
         size = (f"{e['size']} B" if e["size"] is not None else "-") if full else human_size(e["size"])
         kind = e["type"] + (f" ({e['files']} files)" if e["type"] == "dir" else "")
+        kind += " (not written by this run)" if e.get("written") is False and e["type"] != "missing" else ""
         rows.append((e["path"], kind, size, digest))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{title}:"]
@@ -206,10 +207,12 @@ def _mapping(title: str, value: dict[str, Any]) -> list[str]:
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    from prov_git.records.query import key_text
+
     out: list[tuple[str, Any]] = []
     for key in sorted(value):
         item = value[key]
-        path = f"{prefix}{key}"
+        path = f"{prefix}{key_text([key])}"  # a key holding a dot is quoted, as in diff and --where
         if isinstance(item, dict) and item:
             out.extend(_flatten(item, path + "."))
         else:
