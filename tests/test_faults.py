@@ -211,3 +211,171 @@ def _wait(path: Path, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+# The harness: over >= 50 iterations each, every command that ran is a run stored or saved ---------
+
+ITERATIONS = 50
+
+
+def stored_params(repo: Repo) -> set[str]:
+    """The `i` param of every run in refs/prov/runs, read with plain git."""
+    out = repo.git("log", "--format=%H", "-1", "refs/prov/runs", check=False).strip()
+    if not out:
+        return set()
+    listing = repo.git("ls-tree", "-r", "--name-only", "refs/prov/runs")
+    found = set()
+    for path in listing.splitlines():
+        if path.endswith("/run.json"):
+            record = json.loads(repo.git("show", f"refs/prov/runs:{path}"))
+            if "i" in record["params"]:
+                found.add(str(record["params"]["i"]))
+    return found
+
+
+def tally(repo: Repo, marks: Path, label: str, spilled: Path | None = None) -> tuple[int, int]:
+    """After `git prov recover` of everything saved: (commands run, runs stored), printed."""
+    saved = len(pending_ids(repo)) + (len(list(spilled.glob("git-prov-pending-*"))) if spilled else 0)
+    recovered = repo.prov("recover")
+    assert recovered.code == 0, recovered.err
+    for folder in spilled.glob("git-prov-pending-*") if spilled else []:
+        done = repo.prov("recover", str(folder))
+        assert done.code == 0, done.err
+    ran = {p.name for p in marks.iterdir()}
+    stored = stored_params(repo)
+    print(f"\n[{label}] iterations {ITERATIONS}: commands run {len(ran)}, runs stored or saved for "
+          f"recovery {len(stored)} ({saved} of them saved, then recovered)")
+    assert ran == stored, (sorted(ran - stored), sorted(stored - ran))
+    git(repo.path, "fsck", "--connectivity-only", "--no-dangling")
+    return len(ran), len(stored)
+
+
+def record_cmd(i: int, script: str) -> list[str]:
+    return [GIT_PROV, "record", "-q", "-p", f"i={i}", "--", "sh", "-c", f"touch marks/{i}; {script}"]
+
+
+def wait_for_journal(repo: Repo, child: subprocess.Popen[bytes]) -> None:
+    """Spin until the record's journal is complete (the ref window opens) or the child ends."""
+    folder = repo.path / ".git" / "prov" / "pending"
+    before = set(folder.glob("*/.pending.json"))
+    while child.poll() is None and not set(folder.glob("*/.pending.json")) - before:
+        pass
+
+
+@pytest.mark.slow
+def test_harness_sigkill_inside_the_ref_window(repo: Repo) -> None:
+    import random
+
+    rng = random.Random(os.environ.get("PROV_CRASH_SEED", time.time_ns()))
+    marks = repo.path / "marks"
+    marks.mkdir()
+    killed = locks = refused = 0
+    for i in range(ITERATIONS):
+        child = subprocess.Popen(record_cmd(i, "echo ready"), cwd=repo.path, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        wait_for_journal(repo, child)
+        time.sleep(rng.uniform(0, 0.004))
+        child.kill()
+        killed += child.wait(timeout=60) == -signal.SIGKILL
+        if (repo.path / LOCK).exists():
+            locks += 1
+            # The next record refuses before its command runs (it used to run it and drop the run).
+            result = subprocess.run(record_cmd(ITERATIONS + i, "true"), cwd=repo.path, capture_output=True,
+                                    check=False)
+            assert result.returncode == 128 and b"the command was not run" in result.stderr, result.stderr
+            assert not (marks / str(ITERATIONS + i)).exists()
+            refused += 1
+            (repo.path / LOCK).unlink()  # what the message says to do
+    tally(repo, marks, f"kill -9 inside the ref window: {killed} killed, {locks} locks left, {refused} "
+                       "later records refused before their command")
+
+
+def writers_alongside(repo: Repo, maintenance: list[list[str]], dirty: bool, label: str) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    marks = repo.path / "marks"
+    marks.mkdir()
+    stop = threading.Event()
+    rounds = [0]
+
+    def maintain() -> None:
+        while not stop.is_set():
+            for argv in maintenance:
+                subprocess.run(argv, cwd=repo.path, capture_output=True, check=False)
+            rounds[0] += 1
+
+    def one(i: int) -> tuple[int, int, bytes]:
+        script = f"echo {i} >> train.py" if dirty else "true"
+        done = subprocess.run(record_cmd(i, script), cwd=repo.path, capture_output=True, check=False)
+        return i, done.returncode, done.stderr
+
+    keeper = threading.Thread(target=maintain)
+    keeper.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(one, range(64)))
+    finally:
+        stop.set()
+        keeper.join()
+    reported = {str(i) for i, code, _ in results if code == 0}
+    failed = [(i, code, err) for i, code, err in results if code != 0]
+    assert all(b"git prov recover" in err for _, _, err in failed), failed
+    tally(repo, marks, f"{label}: 64 records x 8 at once, {rounds[0]} maintenance rounds, "
+                       f"{len(failed)} saved for recovery")
+    assert reported <= stored_params(repo)  # every run reported as recorded is there
+
+
+@pytest.mark.slow
+def test_harness_gc_and_pack_refs_alongside_writers(repo: Repo) -> None:
+    writers_alongside(repo, [["git", "gc", "-q"], ["git", "pack-refs", "--all"]], False, "git gc, pack-refs")
+
+
+@pytest.mark.slow
+def test_harness_gc_prune_now_alongside_writers(repo: Repo) -> None:
+    writers_alongside(repo, [["git", "gc", "-q", "--prune=now"]], True, "git gc --prune=now")
+
+
+@pytest.mark.slow
+def test_harness_full_disk(small_disk: Path, tmp_path: Path) -> None:
+    from tests.helpers import init_project
+
+    repo = Repo(init_project(small_disk / "work"))
+    marks = repo.path / "marks"
+    marks.mkdir()
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    codes: dict[int, int] = {}
+    for i in range(ITERATIONS):
+        fill = "head -c 20M /dev/zero > fill 2>/dev/null; " if i % 2 else ""
+        done = subprocess.run(record_cmd(i, fill + "true"), cwd=repo.path, capture_output=True, check=False,
+                              env={**os.environ, "TMPDIR": str(spill)})
+        codes[done.returncode] = codes.get(done.returncode, 0) + 1
+        assert done.returncode == 0 or b"ENOSPC" in done.stderr, done.stderr
+        (repo.path / "fill").unlink(missing_ok=True)
+    tally(repo, marks, f"ENOSPC on an 8 MiB tmpfs: exit statuses {codes}", spill)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not can_mount(), reason="needs a read-only bind mount (root)")
+def test_harness_read_only_objects(repo: Repo) -> None:
+    objects = repo.path / ".git" / "objects"
+    marks = repo.path / "marks"
+    marks.mkdir()
+    subprocess.run(["mount", "--bind", str(objects), str(objects)], check=True)
+    refused = 0
+    try:
+        for i in range(ITERATIONS):
+            if i % 3 == 1:  # read-only before the record starts: refused, the command never runs
+                subprocess.run(["mount", "-o", "remount,bind,ro", str(objects)], check=True)
+                script = "true"
+            else:  # made read-only while the command runs (every third), or left writable
+                script = f"mount -o remount,bind,ro {objects}" if i % 3 == 2 else "true"
+            done = subprocess.run(record_cmd(i, script), cwd=repo.path, capture_output=True, check=False)
+            refused += b"the command was not run" in done.stderr
+            assert done.returncode == 0 or b"Read-only" in done.stderr, done.stderr
+            subprocess.run(["mount", "-o", "remount,bind,rw", str(objects)], check=True)
+    finally:
+        subprocess.run(["umount", str(objects)], check=True)
+    tally(repo, marks, f"read-only objects: {refused} refused before the command")

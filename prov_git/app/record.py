@@ -262,6 +262,11 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
     started = record["status"]["started_at"]
+    try:  # a journal first: a record killed from here on leaves its run for `git prov recover`
+        journal: Path | None = pending.save(repo, run_id, payload, pins, started, held, durable=False,
+                                            spill=False)
+    except OSError:
+        journal = None
     try:
         runs.append(repo, run_id, payload, pins, started, notify=notify)
     except StoreError as exc:
@@ -273,6 +278,8 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
         how = "git prov recover" if folder.parent == pending.root(repo) else f"git prov recover {folder}"
         raise RunPending(f"run {run_id[:12]} ran but was not stored ({exc}); it is saved in {folder}: "
                          f"store it with `{how}`") from None
+    if journal is not None:
+        pending.discard(journal)
     runs.release(repo, held)
     try:
         mirror.write_run(repo, run_id, payload)

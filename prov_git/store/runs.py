@@ -131,7 +131,7 @@ def _blob(repo: Repo, data: bytes) -> pygit2.Oid:
             return repo.git.create_blob(data)
         except (OSError, pygit2.GitError) as exc:
             # `git gc` removing an emptied objects/xx/ under libgit2's lockfile rename: write again.
-            if _no_space(exc) or attempt == 19:
+            if _no_space(exc) or _refused(exc) or attempt == 19:
                 raise
             time.sleep(0.005 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -279,7 +279,8 @@ def update_ref(
             new = build(old)
         except (pygit2.GitError, OSError, KeyError) as exc:
             _raise_if_full(exc)
-            if attempt == MAX_ATTEMPTS - 1:
+            # A store that refuses writes stays so; objects gc moved or pruned come back on a retry.
+            if _refused(exc) or attempt >= 50:
                 raise StoreError(f"could not update {REF}: {exc}") from None
             _backoff(attempt)
             continue
@@ -316,6 +317,12 @@ def _no_space(exc: BaseException) -> bool:
         return True
     text = str(exc)
     return "No space left" in text or "quota exceeded" in text.lower()
+
+
+def _refused(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return True
+    return any(text in str(exc) for text in ("Read-only file system", "Permission denied"))
 
 
 def _raise_if_full(exc: BaseException) -> None:
