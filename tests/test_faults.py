@@ -379,3 +379,73 @@ def test_harness_read_only_objects(repo: Repo) -> None:
     finally:
         subprocess.run(["umount", str(objects)], check=True)
     tally(repo, marks, f"read-only objects: {refused} refused before the command")
+
+
+# 19 ------------------------------------------------------------------------------------------
+
+def plant_raw(repo: Repo, run_id: str, data: bytes, started: str) -> None:
+    """A run commit whose run.json holds exactly data (a forged record), in the documented layout."""
+    import pygit2
+
+    from tests.helpers import _nest, _tip_or_root
+
+    git_repo = pygit2.Repository(str(repo.path))
+    base = _tip_or_root(git_repo, 1_700_000_000)
+    folder = git_repo.TreeBuilder()
+    folder.insert("run.json", git_repo.create_blob(data), pygit2.enums.FileMode.BLOB)
+    tree = _nest(git_repo, base.tree, ["runs", run_id[:2], run_id], folder.write())
+    sig = pygit2.Signature("forger", "forger@example.invalid", base.commit_time + 1, 0)
+    message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started}\n"
+    commit = git_repo.create_commit(None, sig, sig, message, tree, [base.id])
+    git_repo.references.create("refs/prov/runs", commit, force=True)
+
+
+@pytest.mark.parametrize("number", ["1e400", str(2**64)])
+def test_verify_of_a_forged_record_with_an_uncanonical_number_is_one_line(repo: Repo, number: str) -> None:
+    # fails on main: CanonicalizationError (FloatDomainError / IntegerDomainError) traceback line
+    record = repo.record("-q", "-p", "lr=1", "--", "true")
+    text = repo.blob(record["id"]).replace(b'"lr": 1', b'"lr": ' + number.encode())
+    forged = "f" * 64
+    plant_raw(repo, forged, text.replace(record["id"].encode(), forged.encode()), record["status"]["started_at"])
+    result = repo.prov("verify", forged)
+    assert result.code in (1, 128) and "Traceback" not in result.err and "Error:" not in result.err, result
+    assert "canonical" in (result.out + result.err)
+
+
+@pytest.mark.parametrize("args", [["show", "@~99999999999999999999"], ["show", "x@~99999999999999999999"],
+                                  ["log", "-n", "99999999999999999999"]])
+def test_huge_counts_are_a_plain_answer(repo: Repo, args: list[str]) -> None:
+    # fails on main: ValueError from islice
+    repo.record("-q", "--name", "x", "--", "true")
+    result = repo.prov(*args)
+    assert "ValueError" not in result.err and "OverflowError" not in result.err, result.err
+    assert result.code == 0 if args[0] == "log" else (result.code == 128 and one_line(result.err))
+
+
+def test_record_of_an_empty_program_name_is_127(repo: Repo) -> None:
+    # fails on main: ValueError from posix_spawnp, exit 128 (README says 127)
+    result = repo.prov("record", "--", "")
+    assert result.code == 127 and one_line(result.err) and "command not found" in result.err, result.err
+    assert repo.run_ids() == []
+
+
+def test_conflicted_merge_is_refused_before_the_command_runs(repo: Repo) -> None:
+    # fails on main: GitError: cannot create a tree from a not fully merged index
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("train.py", "print('other')\n")
+    repo.commit_all("other")
+    repo.git("checkout", "-q", "main")
+    repo.write("train.py", "print('main')\n")
+    repo.commit_all("main")
+    repo.git("merge", "-q", "other", check=False)
+    result = repo.prov("record", "--", "touch", "ran")
+    assert result.code == 128 and one_line(result.err) and "merge conflicts" in result.err, result.err
+    assert not (repo.path / "ran").exists()
+
+
+def test_a_corrupt_index_is_named_as_such(repo: Repo) -> None:
+    # fails on main: "failed to read index: ... no longer exists" as a GitError
+    (repo.path / ".git" / "index").write_bytes(b"garbage")
+    result = repo.prov("record", "--", "touch", "ran")
+    assert result.code == 128 and one_line(result.err) and "GitError" not in result.err, result.err
+    assert "cannot read the index" in result.err and not (repo.path / "ran").exists()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -11,7 +12,8 @@ from prov_git.commands._options import CONTEXT, color_option, json_option, selec
 
 
 @click.command(name="log", context_settings=CONTEXT)
-@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N runs.")
+@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0, max=sys.maxsize, clamp=True),
+              help="Show at most N runs.")
 @json_option("One JSON record per line.")
 @selection_options
 @click.option("--forgotten", is_flag=True, help="List the forgotten runs (with why, who and when) instead.")
