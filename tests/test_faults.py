@@ -449,3 +449,49 @@ def test_a_corrupt_index_is_named_as_such(repo: Repo) -> None:
     result = repo.prov("record", "--", "touch", "ran")
     assert result.code == 128 and one_line(result.err) and "GitError" not in result.err, result.err
     assert "cannot read the index" in result.err and not (repo.path / "ran").exists()
+
+
+# 20 ------------------------------------------------------------------------------------------
+
+def test_a_fifo_as_metrics_file_is_refused_before_the_command_runs(repo: Repo) -> None:
+    # fails on main: the command ran, then record blocked for ever opening the fifo
+    os.mkfifo(repo.path / "metrics.json")
+    result = repo.prov("record", "-m", "metrics.json", "--", "touch", "ran", timeout=30)
+    assert result.code == 128 and one_line(result.err) and "not a regular file" in result.err, result.err
+    assert not (repo.path / "ran").exists()
+
+
+def test_a_metrics_file_replaced_by_a_fifo_is_a_warning_not_a_hang(repo: Repo) -> None:
+    # fails on main: record blocked for ever after the command ran
+    result = repo.prov("record", "-m", "m.json", "--", "sh", "-c", "mkfifo m.json", timeout=30)
+    assert result.code == 0 and "not a regular file" in result.err, result.err
+    assert len(repo.run_ids()) == 1
+
+
+def test_params_file_dev_zero_is_refused_before_the_command_runs(repo: Repo) -> None:
+    # fails on main: record read /dev/zero until the memory ran out
+    result = repo.prov("record", "--params-file", "/dev/zero", "--", "touch", "ran", timeout=30)
+    assert result.code == 128 and one_line(result.err) and "not a regular file" in result.err, result.err
+    assert not (repo.path / "ran").exists()
+
+
+def test_params_file_over_4_mib_is_refused_before_the_command_runs(repo: Repo) -> None:
+    repo.write("big.json", json.dumps({"x": "a" * (4 << 20)}))
+    result = repo.prov("record", "--params-file", "big.json", "--", "touch", "ran")
+    assert result.code == 128 and one_line(result.err) and "4 MiB" in result.err, result.err
+    assert not (repo.path / "ran").exists()
+
+
+def test_a_hung_nvidia_smi_is_cut_short(repo: Repo, tmp_path: Path) -> None:
+    # fails on main: 10 s per record (subprocess timeout 10); a grandchild holding the pipe: for ever
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text("#!/bin/sh\nsleep 60 &\nsleep 60\n")
+    smi.chmod(0o755)
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    t0 = time.monotonic()
+    result = repo.prov("record", "--", "true", env={"PATH": path}, timeout=30)
+    assert result.code == 0, result.err
+    assert time.monotonic() - t0 < 8  # generous on a loaded machine; the bound is 2 s
+    assert "gpu" not in repo.newest()["env"]

@@ -12,7 +12,7 @@ from typing import Any
 from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
-from prov_git.capture.params import collect_metrics, collect_params
+from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
@@ -181,6 +181,8 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
     ), request.params_value))
+    for shown in request.metrics_files:  # a fifo there would block record after the command ran
+        check_file(cwd / shown, shown=shown, kind="metrics")
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
