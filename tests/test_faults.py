@@ -495,3 +495,47 @@ def test_a_hung_nvidia_smi_is_cut_short(repo: Repo, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert time.monotonic() - t0 < 8  # generous on a loaded machine; the bound is 2 s
     assert "gpu" not in repo.newest()["env"]
+
+
+# 24 ------------------------------------------------------------------------------------------
+
+def test_a_later_fetch_refills_the_mirror_a_killed_fetch_left_out(repo: Repo, tmp_path: Path) -> None:
+    # fails on main: the second fetch brought nothing new, so the run never reached .prov/
+    from tests.helpers import init_project
+
+    run_id = repo.record("-q", "--", "true")["id"]
+    other = Repo(init_project(tmp_path / "other"))
+    other.git("remote", "add", "origin", str(repo.path))
+    assert other.prov("fetch", "origin").code == 0
+    folder = other.path / ".prov" / "runs" / run_id
+    subprocess.run(["rm", "-r", str(folder)], check=True)  # killed after the ref, before the mirror
+    again = other.prov("fetch", "origin")
+    assert again.code == 0, again.err
+    assert (folder / "run.json").read_bytes() == repo.blob(run_id)
+
+
+def test_stale_leftovers_of_killed_processes_are_swept(repo: Repo) -> None:
+    # fails on main: tmp_objdir-prov-* and .hashcache-*.tmp stayed for ever
+    repo.record("-q", "--", "true")
+    old = time.time() - 7200
+    quarantine = repo.path / ".git" / "objects" / "tmp_objdir-prov-dead"
+    quarantine.mkdir()
+    (quarantine / "pack").mkdir()
+    cache_tmp = repo.path / ".git" / "prov" / ".hashcache-sha256.123.456.tmp"
+    cache_tmp.write_bytes(b"x")
+    young = repo.path / ".git" / "objects" / "tmp_objdir-prov-live"
+    young.mkdir()
+    for path in (quarantine, cache_tmp):
+        os.utime(path, (old, old))
+    assert repo.prov("mirror").code == 0
+    assert not quarantine.exists() and not cache_tmp.exists() and young.exists()
+
+
+def test_a_sha256_repository_gets_a_plain_message(tmp_path: Path) -> None:
+    # fails on main: "cannot open repository ...: unknown object format 'sha256'"
+    path = tmp_path / "s256"
+    git(tmp_path, "init", "-q", "--object-format=sha256", str(path))
+    result = Repo(path).prov("record", "--", "touch", "ran")
+    assert result.code == 128 and one_line(result.err), result.err
+    assert "SHA-256 repository" in result.err and "unknown object format" not in result.err
+    assert not (path / "ran").exists()

@@ -61,6 +61,9 @@ def open_repo(start: str | os.PathLike[str] = ".") -> Repo:
     try:
         git = pygit2.Repository(path)
     except pygit2.GitError as exc:
+        if "object format" in str(exc):
+            raise NotARepository(f"{path} is a SHA-256 repository (extensions.objectFormat); git prov "
+                                 "supports SHA-1 repositories only, for now") from None
         raise NotARepository(f"cannot open repository at {path}: {exc}") from None
     gitdir = Path(git.path)
     common = gitdir
