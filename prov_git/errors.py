@@ -18,6 +18,10 @@ class UsageError(ProvError):
     exit_code = USAGE
 
 
+class ConfigError(ProvError):
+    """A setting git prov reads has a value git would refuse (the message names the key)."""
+
+
 class NotARepository(ProvError):
     pass
 
@@ -87,3 +91,8 @@ class RunConflict(RemoteError):
 
 class NotReplayable(ProvError):
     """A run cannot be rerun as recorded: a redacted argument, or inputs that changed or vanished."""
+
+
+class NotAttestable(ProvError):
+    """A run cannot be attested or exported as asked (a failed run, a file that changed), or an envelope
+    given to check is not one."""

@@ -16,8 +16,9 @@ from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
-from prov_git.redact import Redactor, load_key
-from prov_git.store import mirror, pending, runs, snapshot
+from prov_git.redact import Redactor
+from prov_git.store import mirror, pending, runs, sign, snapshot
+from prov_git.store.keys import load_key, peek_key
 from prov_git.store.repo import Repo
 
 NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
@@ -27,7 +28,8 @@ NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
 class RecordRequest:
     def __init__(self, argv: list[str], inputs: Sequence[str] = (), outputs: Sequence[str] = (),
                  params: Sequence[str] = (), params_files: Sequence[str] = (),
-                 metrics_files: Sequence[str] = (), name: str | None = None, execute: bool = True) -> None:
+                 metrics_files: Sequence[str] = (), name: str | None = None, execute: bool = True,
+                 sign: bool | None = None) -> None:
         self.argv = argv
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -36,6 +38,7 @@ class RecordRequest:
         self.metrics_files = list(metrics_files)
         self.name = name
         self.execute = execute
+        self.sign = sign  # --sign/--no-sign; None follows prov.sign, then commit.gpgSign
         self.replay: Replay | None = None  # set by rerun: where and from what the run is replayed
         self.params_value: dict[str, Any] = {}  # the Python API's params, over -p and params files
 
@@ -69,7 +72,7 @@ def redactor(repo: Repo, key: bytes | None = None) -> Redactor:
 
 
 def hash_algorithm(repo: Repo) -> str:
-    return (repo.config("prov.hashAlgorithm") or "sha256").lower()
+    return str(repo.setting("prov.hashAlgorithm"))
 
 
 def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
@@ -82,11 +85,8 @@ def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
 
 def preview_env(repo: Repo) -> dict[str, str]:
     """The env vars a record would store, redacted; writes nothing (not even a first key)."""
-    from prov_git.redact import KEY_FILE
-
-    key_file = repo.state_dir / KEY_FILE
     # Without a key yet, fingerprints are shown under a throwaway key: the marks are what matter.
-    key = load_key(repo.state_dir) if key_file.exists() else os.urandom(32)
+    key = peek_key(repo.state_dir) or os.urandom(32)
     chosen = env_capture.select_vars(os.environ, repo.config_all("prov.env.include"),
                                      repo.config_all("prov.env.exclude"))
     return redactor(repo, key).env(chosen)
@@ -178,9 +178,10 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     input_paths = _paths(workdir, cwd, request.inputs)
     output_paths = _paths(workdir, cwd, request.outputs)
     redact = redactor(repo)
+    hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
-    ), request.params_value))
+    ), request.params_value), found=hidden)
     for shown in request.metrics_files:  # a fifo there would block record after the command ran
         check_file(cwd / shown, shown=shown, kind="metrics")
     # Created before the first stat: the cache's racy-file test measures from this instant.
@@ -191,6 +192,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)
+    signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
     git = replay.git if replay else snapshot.capture(repo)
     branch = git.get("branch")
@@ -202,13 +204,16 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
                "executed": request.execute}
 
     held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
+    # The last thing before the command: what each output and metrics file is now, to tell what
+    # the run wrote from what an earlier run left (docs/format.md, `written`).
+    watched = _Watch(workdir, output_paths, [cwd / m for m in request.metrics_files]) if request.execute else None
     try:
         ran = yield
     except BaseException:  # the command could not be started: nothing to keep
         runs.release(repo, held)
         raise
     status = ran.status
-    params = redact.tree(_merged(params, ran.params)) if ran.params else params
+    params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
     output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
@@ -219,22 +224,71 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester.save()
     side.update(out_side)
     for entry in outputs:
+        entry["written"] = watched.written(entry["path"]) if watched else None
         if entry["type"] == "missing":
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
+        elif entry["written"] is False:
+            warnings.append(f"output {entry['path']} was not written by this run (unchanged since before "
+                            "the command); recorded as not written")
+    metrics_files = [(m, cwd / m) for m in request.metrics_files]
+    if watched:
+        for shown, path in metrics_files:
+            if watched.stale(path):
+                warnings.append(f"metrics file {shown} was not written by this run (unchanged since before "
+                                "the command); its metrics are not recorded")
+        metrics_files = [(shown, path) for shown, path in metrics_files if not watched.stale(path)]
+    hidden_metrics: list[str] = []
     try:
-        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+        metrics = redact.tree(collect_metrics(metrics_files), metrics=True, found=hidden_metrics)
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
-    metrics = redact.tree(_merged(metrics, ran.metrics)) if ran.metrics else metrics
+    if ran.metrics:
+        metrics = redact.tree(_merged(metrics, ran.metrics), metrics=True, found=hidden_metrics)
+    if hidden or hidden_metrics:
+        warnings.append(_redacted_line(hidden, hidden_metrics))
     record = rec.assemble(
         name=redact.value(_text(request.name)) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
         hash_algorithm=algorithm, extra={"rerun_of": replay.rerun_of} if replay else None,
     )
-    store_record(repo, record, side, notify, held)
+    with sign.session(signed) as unsigned:
+        store_record(repo, record, side, notify, held)
+    warnings += unsigned
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
+
+
+def _redacted_line(params: list[str], metrics: list[str]) -> str:
+    """One line naming what was stored as a marker (a name that only looks secret can be allowed)."""
+    parts = [f"{kind} {', '.join(dict.fromkeys(paths))}" for kind, paths in (("params", params),
+                                                                            ("metrics", metrics)) if paths]
+    return (f"stored as secret markers: {'; '.join(parts)} "
+            "(a harmless name: git config --add prov.redact.allow NAME)")
+
+
+class _Watch:
+    """Fingerprints of the outputs and metrics files taken just before the command ran.
+
+    An output is `written` when its fingerprint after the command differs from before (it appeared,
+    changed, or, for a directory, any file below it did); one that is absent afterwards is not.
+    Paths named only after the command (the Python API's run.output) have no before: None."""
+
+    def __init__(self, workdir: Path, outputs: Sequence[str], metrics_files: Sequence[Path]) -> None:
+        self.workdir = workdir
+        self.before = {rel: files.fingerprint(str(workdir / rel)) for rel in outputs}
+        self.metrics_before = {str(p): files.fingerprint(str(p)) for p in metrics_files}
+
+    def written(self, rel: str) -> bool | None:
+        if rel not in self.before:
+            return None
+        after = files.fingerprint(str(self.workdir / rel))
+        return after is not None and after != self.before[rel]
+
+    def stale(self, path: Path) -> bool:
+        """A metrics file that was there before the command and is exactly as it was."""
+        before = self.metrics_before.get(str(path))
+        return before is not None and files.fingerprint(str(path)) == before
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

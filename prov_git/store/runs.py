@@ -22,6 +22,7 @@ from datetime import datetime
 import pygit2
 
 from prov_git.errors import RunNotFound, StoreError
+from prov_git.store import sign
 from prov_git.store.repo import Repo
 
 REF = "refs/prov/runs"
@@ -147,8 +148,7 @@ def _load_commit(repo: Repo, oid: pygit2.Oid) -> pygit2.Commit:
 def _commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Oid], message: str) -> pygit2.Oid:
     floor = max((_load_commit(repo, p).commit_time + 1 for p in parents[:1]), default=0)
     when = max(math.ceil(time.time()), floor)
-    sig = _signature(repo, when)
-    return repo.git.create_commit(None, sig, sig, message, tree, parents)
+    return sign.create_commit(repo, _signature(repo, when), message, tree, parents)
 
 
 def _ensure_reflog(repo: Repo) -> None:
