@@ -194,7 +194,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     runs.check_writable(repo, notify)
     signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
-    git = replay.git if replay else snapshot.capture(repo)
+    git, held = _held_snapshot(repo, replay)
     branch = git.get("branch")
     if isinstance(branch, str):
         git = {**git, "branch": _text(branch)}
@@ -203,7 +203,6 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
                "executed": request.execute}
 
-    held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
     # The last thing before the command: what each output and metrics file is now, to tell what
     # the run wrote from what an earlier run left (docs/format.md, `written`).
     watched = _Watch(workdir, output_paths, [cwd / m for m in request.metrics_files]) if request.execute else None
@@ -289,6 +288,21 @@ class _Watch:
         """A metrics file that was there before the command and is exactly as it was."""
         before = self.metrics_before.get(str(path))
         return before is not None and files.fingerprint(str(path)) == before
+
+
+def _held_snapshot(repo: Repo, replay: Replay | None) -> tuple[dict[str, Any], str | None]:
+    """The git section, its snapshot held by a temporary ref until the run's commit pins it (a
+    `git gc --prune=now` meanwhile would delete it); taken again when a prune won that race."""
+    if replay:
+        return replay.git, None
+    for attempt in range(5):
+        try:
+            git = snapshot.capture(repo)
+            return git, runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)
+        except StoreError:  # a file changed as it was read, a concurrent gc: another try
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

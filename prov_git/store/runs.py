@@ -286,7 +286,11 @@ def update_ref(
             continue
         if old is not None and new == old.id:
             return new
-        saved = _raw_objects(repo, new)
+        try:
+            saved = _raw_objects(repo, new)
+        except (pygit2.GitError, KeyError):  # pruned before we could read it back: build again
+            _backoff(attempt)
+            continue
         try:
             if _swap(repo, old.id if old is not None else None, new, message):
                 _sync_ref(repo)
@@ -456,14 +460,18 @@ def _check_lock(repo: Repo, notify: Callable[[str], None] | None) -> None:
 
 def hold(repo: Repo, oid: str | None) -> str | None:
     """A temporary ref on oid (a snapshot) while the command runs, so `git gc --prune=now` cannot
-    delete it before the run's commit pins it; None when there is nothing to hold or it failed."""
+    delete it before the run's commit pins it; None when there is nothing to hold."""
     if oid is None:
         return None
     name = f"{HOLD_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
     try:
         repo.git.references.create(name, pygit2.Oid(hex=oid))
-    except (pygit2.GitError, OSError, ValueError):
-        return None
+        # A prune that walked before the ref existed may still delete what it holds: write it back.
+        _keep(repo, _raw_objects(repo, pygit2.Oid(hex=oid)))
+    except (pygit2.GitError, OSError, ValueError, KeyError):
+        release(repo, name)
+        raise StoreError("a concurrent `git gc --prune=now` deleted the snapshot of the work tree "
+                         "before it could be held; the command was not run: retry") from None
     return name
 
 

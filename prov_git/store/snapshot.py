@@ -50,7 +50,11 @@ def capture(repo: Repo) -> dict[str, object]:
     dirty = bool(status)
     snapshot = None
     if dirty:
-        snapshot = str(_snapshot_commit(repo, commit, status))
+        try:
+            snapshot = str(_snapshot_commit(repo, commit, status))
+        except (pygit2.GitError, OSError) as exc:  # a tracked file changing or vanishing as it is read
+            raise StoreError(f"cannot snapshot the dirty work tree ({exc}); the command was not run: "
+                             "retry") from None
     return {"commit": commit, "branch": branch, "dirty": dirty, "snapshot": snapshot}
 
 
