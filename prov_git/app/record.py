@@ -12,7 +12,7 @@ from typing import Any
 from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
-from prov_git.capture.params import collect_metrics, collect_params
+from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
@@ -183,6 +183,8 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
     ), request.params_value), found=hidden)
+    for shown in request.metrics_files:  # a fifo there would block record after the command ran
+        check_file(cwd / shown, shown=shown, kind="metrics")
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
@@ -193,7 +195,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     runs.check_writable(repo, notify)
     signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
-    git = replay.git if replay else snapshot.capture(repo)
+    git, held = _held_snapshot(repo, replay)
     branch = git.get("branch")
     if isinstance(branch, str):
         git = {**git, "branch": _text(branch)}
@@ -202,7 +204,6 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
                "executed": request.execute}
 
-    held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
     # The last thing before the command: what each output and metrics file is now, to tell what
     # the run wrote from what an earlier run left (docs/format.md, `written`).
     matched_before = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
@@ -299,6 +300,21 @@ class _Watch:
         return before is not None and files.fingerprint(str(path)) == before
 
 
+def _held_snapshot(repo: Repo, replay: Replay | None) -> tuple[dict[str, Any], str | None]:
+    """The git section, its snapshot held by a temporary ref until the run's commit pins it (a
+    `git gc --prune=now` meanwhile would delete it); taken again when a prune won that race."""
+    if replay:
+        return replay.git, None
+    for attempt in range(5):
+        try:
+            git = snapshot.capture(repo)
+            return git, runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)
+        except StoreError:  # a file changed as it was read, a concurrent gc: another try
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """base with over laid on top, nested objects merged key by key."""
     out = dict(base)
@@ -326,6 +342,11 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
     started = record["status"]["started_at"]
+    try:  # a journal first: a record killed from here on leaves its run for `git prov recover`
+        journal: Path | None = pending.save(repo, run_id, payload, pins, started, held, durable=False,
+                                            spill=False)
+    except OSError:
+        journal = None
     try:
         runs.append(repo, run_id, payload, pins, started, notify=notify)
     except StoreError as exc:
@@ -337,6 +358,8 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
         how = "git prov recover" if folder.parent == pending.root(repo) else f"git prov recover {folder}"
         raise RunPending(f"run {run_id[:12]} ran but was not stored ({exc}); it is saved in {folder}: "
                          f"store it with `{how}`") from None
+    if journal is not None:
+        pending.discard(journal)
     runs.release(repo, held)
     try:
         mirror.write_run(repo, run_id, payload)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import os
 import re
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,9 +161,29 @@ def load_structured(path: Path, *, shown: str, kind: str) -> dict[str, Any]:
     return _Normalizer(shown, kind).mapping(data, [], 0)
 
 
-def _read(path: Path, *, shown: str, kind: str) -> str:
+FILE_MAX = 4 << 20  # a params or metrics file larger than this is refused (a record is <= 4 MiB)
+
+
+def check_file(path: Path, *, shown: str, kind: str) -> None:
+    """A params or metrics file must be a regular file of at most FILE_MAX bytes: a fifo would block
+    record for ever, /dev/zero would fill the memory. stat only, so neither is ever opened."""
     try:
-        raw = path.read_bytes()
+        st = os.stat(path)
+    except OSError:
+        return  # _read names a missing or unreadable file
+    if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        raise ParamsError(f"{shown}: {kind} file is not a regular file (a fifo or a device); give a file")
+    if st.st_size > FILE_MAX:
+        raise ParamsError(f"{shown}: {kind} file is {st.st_size} bytes; at most {FILE_MAX} (4 MiB) are read")
+
+
+def _read(path: Path, *, shown: str, kind: str) -> str:
+    check_file(path, shown=shown, kind=kind)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(FILE_MAX + 1)
+        if len(raw) > FILE_MAX:
+            raise ParamsError(f"{shown}: {kind} file grew past {FILE_MAX} bytes (4 MiB) while read")
     except FileNotFoundError:
         raise ParamsError(f"{shown}: {kind} file does not exist") from None
     except IsADirectoryError:

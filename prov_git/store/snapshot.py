@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pygit2
 
+from prov_git.errors import StoreError
 from prov_git.store.repo import Repo
 
 _WT_CHANGED = (
@@ -37,11 +38,23 @@ def capture(repo: Repo) -> dict[str, object]:
     content; untracked files are not part of it. Its parent is HEAD (none in an empty repository).
     """
     commit, branch = head_state(repo)
-    status = repo.git.status(untracked_files="no")
+    try:
+        status = repo.git.status(untracked_files="no")
+        conflicted = repo.git.index.conflicts is not None
+    except pygit2.GitError as exc:  # libgit2 says a corrupt index "no longer exists"
+        raise StoreError(f"cannot read the index {repo.git.path}index ({exc}); `git status` shows the "
+                         "same: repair it (e.g. `rm .git/index && git reset`), then record") from None
+    if conflicted:
+        raise StoreError("the index has unresolved merge conflicts, so the work tree has no one state "
+                         "to record: resolve them (`git status`) or `git merge --abort`, then record")
     dirty = bool(status)
     snapshot = None
     if dirty:
-        snapshot = str(_snapshot_commit(repo, commit, status))
+        try:
+            snapshot = str(_snapshot_commit(repo, commit, status))
+        except (pygit2.GitError, OSError) as exc:  # a tracked file changing or vanishing as it is read
+            raise StoreError(f"cannot snapshot the dirty work tree ({exc}); the command was not run: "
+                             "retry") from None
     return {"commit": commit, "branch": branch, "dirty": dirty, "snapshot": snapshot}
 
 
