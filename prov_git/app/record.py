@@ -14,6 +14,7 @@ from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, UsageError
+from prov_git.records import limits
 from prov_git.records.digest import make_hasher
 from prov_git.redact import Redactor, load_key
 from prov_git.store import mirror, runs, snapshot
@@ -179,6 +180,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
+    check_limits({runs.RUN_FILE: rec.encode({"inputs": inputs, "params": params}), **side}, before=True)
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     runs.make_durable()  # from the snapshot on, every object the run will pin
     git = replay.git if replay else snapshot.capture(repo)
@@ -226,11 +228,21 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_limits(payload: dict[str, bytes], *, before: bool) -> None:
+    """Refuse a run that fetch would refuse: once pushed, no other clone could fetch or push again.
+    Checked before the command runs on what is known then (params, inputs), again on the whole run."""
+    problem = limits.payload_problem(payload)
+    if problem is not None:
+        when = "nothing was run" if before else "the run was not stored"
+        raise InputError(f"this run breaks a limit every clone's fetch enforces ({problem}); {when}")
+
+
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
                  notify: Callable[[str], None] | None = None) -> None:
     """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends."""
     run_id = record["id"]
     payload = {runs.RUN_FILE: rec.encode(record), **side}
+    check_limits(payload, before=False)
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
     runs.append(repo, run_id, payload, pins, record["status"]["started_at"], notify=notify)
     mirror.write_run(repo, run_id, payload)

@@ -25,6 +25,7 @@ from typing import Any
 from prov_git import records as rec
 from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
+from prov_git.records import limits
 from prov_git.records.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
 from prov_git.records.schema import validate_strict
 from prov_git.store import mirror, pins, runs
@@ -72,7 +73,14 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
         validate_strict(record)
     except InvalidRecord as exc:
         return None, [Problem(run_id, "schema", where, _one_line(exc))]
+    for key in ("started_at", "ended_at"):  # the schema's pattern lets month 13 through
+        if limits.stamp_seconds(record["status"].get(key)) is None:
+            return None, [Problem(run_id, "schema", where, f"status.{key} {record['status'].get(key)!r} is not "
+                                                           "an RFC 3339 UTC time")]
     problems = []
+    if rec.encode(record) != data:
+        problems.append(Problem(run_id, "record", where, "is not in the one byte form git prov writes "
+                                                         "(sorted keys, two-space indent, no duplicate keys)"))
     actual = rec.compute_id(record)
     if record["id"] != actual:
         problems.append(Problem(run_id, "id", where,
@@ -260,7 +268,17 @@ def verify_all(repo: Repo) -> Report:
     report = _report(repo, loaded, pins.pinned_commits(repo), pairs)
     if repo.workdir is not None:
         report.problems += stray_mirror_runs(repo, {r.id for r in loaded})
+    report.problems += set_aside(repo)
     return report
+
+
+def set_aside(repo: Repo) -> list[Problem]:
+    """Runs a fetch set aside (store/remote.py): named until a clean fetch from that remote clears them."""
+    from prov_git.store.remote import QUARANTINE_PREFIX, quarantined
+
+    return [Problem(run_id, "set aside", f"{QUARANTINE_PREFIX}{name}",
+                    f"fetch from {name} set this run aside: {problem}")
+            for name, run_id, problem in quarantined(repo)]
 
 
 def _report(repo: Repo, loaded: Sequence[Loaded], reachable: set[str] | None,

@@ -9,6 +9,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from prov_git.records.text import inert
+
 MISSING_CELL = ""
 MIN_CELL = 8
 
@@ -191,4 +193,6 @@ def status_text(report: dict[str, Any]) -> str:
         lines.append("no recorded outputs")
     unpushed = report["unpushed"]
     lines.append("unpushed: unknown (never pushed or fetched)" if unpushed is None else f"unpushed: {unpushed} run(s)")
+    for row in report.get("set_aside", []):
+        lines.append(f"set aside by fetch from {inert(row['remote'])}: run {row['run'][:12]}: {inert(row['problem'])}")
     return "\n".join(lines)

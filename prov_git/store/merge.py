@@ -364,10 +364,12 @@ def check_store_commit(git: pygit2.Repository, tip: pygit2.Oid) -> None:
 
 
 class _Tips:
-    """Raw entries of the fetched tip's trees by oid, read once: every new commit's tree is held to them."""
+    """Raw entries of the fetched tip's trees by oid, read once: every new commit's tree is held to
+    them. A run whose folder differs between an older commit and the tip is set aside in checked."""
 
-    def __init__(self, git: pygit2.Repository) -> None:
+    def __init__(self, git: pygit2.Repository, checked: Checked) -> None:
         self.git = git
+        self.checked = checked
         self.cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
 
     def entries(self, oid: pygit2.Oid, where: str) -> dict[bytes, Entry]:
@@ -376,13 +378,19 @@ class _Tips:
             found = self.cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
         return found
 
+    def set_aside(self, run_id: str, problem: str) -> None:
+        self.checked.good.pop(run_id, None)
+        self.checked.records.pop(run_id, None)
+        self.checked.bad.setdefault(run_id, problem)
+
 
 def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: pygit2.Oid, where: str,
                   path: str = "", depth: int = 0) -> None:
     """Every run folder (and forget entry) of an older chain commit's tree is the tip's, byte for
-    byte: so the tip's checks cover every object the chain keeps alive. Subtrees equal to the
-    parent's (base, already held to this rule or known here) are skipped, so a run commit costs a
-    few tree reads."""
+    byte: so the tip's checks cover every object the chain keeps alive. A run folder that differs
+    sets that run aside (the fetched commits are then never merged); anything else refuses the
+    chain. Subtrees equal to the parent's (base, already held to this rule or known here) are
+    skipped, so a run commit costs a few tree reads."""
     if tree in (tip, base):
         return
     mine = tips.entries(tree, f"{where} {path or '(top)'}")
@@ -396,8 +404,11 @@ def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: p
         shown_path = f"{path}/{shown(name)}" if path else shown(name)
         if same is not None and same.oid == entry.oid and same.mode == entry.mode:
             continue
-        leaf = (depth >= 2 and path.startswith("runs")) or depth >= 3
-        if same is None or leaf or entry.mode != TREE_MODE or same.mode != TREE_MODE:
+        if depth == 2 and path.startswith("runs/") and _RUN_ID.match(name):
+            tips.set_aside(name.decode(), f"{where}: {shown_path}: an older chain commit holds another copy of "
+                                          "this run than the fetched tip")
+            continue
+        if same is None or depth >= 3 or entry.mode != TREE_MODE or same.mode != TREE_MODE:
             raise refused(f"{where}: {shown_path}", "an older chain commit holds what the fetched tip does "
                                                     "not (only the tip's checked runs may be kept alive)")
         _check_within(tips, entry.oid, old.oid if old is not None and old.mode == TREE_MODE else None,
@@ -471,7 +482,7 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
     checked = checked if checked is not None else Checked()
     local = local_tip.tree if local_tip is not None else None
     tip_tree = checked.tree if checked.tree is not None else _chain_commit(git, tip, tip=True).tree_id
-    tips = _Tips(git)
+    tips = _Tips(git, checked)
     clock = time.time() if now is None else now
     named: dict[str, pygit2.Oid] = {}
 
