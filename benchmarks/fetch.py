@@ -178,8 +178,8 @@ def main() -> None:
         for table, base_name in ((times, "git fetch (baseline)"), (vtimes, "git archive (baseline)")):
             for name, values in table.items():
                 ratio = statistics.median(a / b for a, b in zip(values, table[base_name], strict=True))
-                row = f"| {name} | {statistics.median(values):.2f} s | {1000 * statistics.median(values) / count:.3f} " \
-                      f"| {ratio:.2f}× |"
+                median = statistics.median(values)
+                row = f"| {name} | {median:.2f} s | {1000 * median / count:.3f} | {ratio:.2f}× |"
                 if "main" in prov:
                     main_name = name.replace("(this tree)", "(main)")
                     if main_name != name and main_name in table:
