@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def stamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def build_remote(base: Path, count: int) -> Path:
@@ -80,7 +80,7 @@ def build_remote(base: Path, count: int) -> Path:
         folder.insert("run.json", repo.create_blob(encode(record)), pygit2.enums.FileMode.BLOB)
         fan = fans.setdefault(run_id[:2], {})
         fan[run_id] = folder.write()
-        builder = repo.TreeBuilder(repo.get(fan_trees[run_id[:2]])) if run_id[:2] in fan_trees else repo.TreeBuilder()
+        builder = repo.TreeBuilder(fan_trees[run_id[:2]]) if run_id[:2] in fan_trees else repo.TreeBuilder()
         builder.insert(run_id, fan[run_id], pygit2.enums.FileMode.TREE)
         fan_trees[run_id[:2]] = builder.write()
         runs_tree = repo.TreeBuilder()

@@ -24,7 +24,7 @@ import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
 from prov_git.records import Record, decode, encode, limits
-from prov_git.store import forgotten, runs
+from prov_git.store import forgotten, runs, sign
 from prov_git.store.repo import Repo
 
 # The limits live in records/limits.py, shared with `record` so it never writes what fetch refuses.
@@ -623,7 +623,7 @@ def merge_commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Commit], mes
     assert not message.startswith("prov: run "), "a merge must not look like a run commit"
     when = max(math.ceil(time.time()), *(p.commit_time + 1 for p in parents))
     sig = runs._signature(repo, when)  # the same identity as the run commits of the chain
-    return repo.git.create_commit(None, sig, sig, message, tree, [p.id for p in parents])
+    return sign.create_commit(repo, sig, message, tree, [p.id for p in parents])  # signed like a run commit
 
 
 @dataclass(frozen=True)
@@ -634,6 +634,7 @@ class Merged:
 
 def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merged:
     """Union the (checked) remote chain into refs/prov/runs with compare-and-swap; returns what was added."""
+    sign.require_signed_incoming(repo, remote_tip, label)  # prov.fetch.requireSigned
     outcome: dict[str, list[str]] = {}
 
     def build(old: pygit2.Commit | None) -> pygit2.Oid:

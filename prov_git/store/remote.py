@@ -276,10 +276,11 @@ def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Check
     sig = runs._signature(repo, int(time.time()))
     note = repo.git.create_commit(None, sig, sig, message, repo.git.TreeBuilder().write(), [])
     repo.git.create_reference_direct(ref, note, True, message=f"git prov: fetch {remote.label}")
-    head = repo.git.get(merged.tip) if merged.added else None
-    if repo.workdir is not None and isinstance(head, pygit2.Commit):
-        _mirror(repo, head, merged.added)
-    first = sorted(checked.bad.items())[0][1]
+    if repo.workdir is not None and merged.added:
+        tip_commit = repo.git.get(merged.tip)
+        assert isinstance(tip_commit, pygit2.Commit)
+        _mirror(repo, tip_commit, merged.added)
+    _, first = sorted(checked.bad.items())[0]
     more = f" (and {len(checked.bad) - 1} more runs)" if len(checked.bad) > 1 else ""
     count = len(merged.added)
     outcome = f"merged the {count} other run{'' if count == 1 else 's'}" if count else "nothing was merged"
