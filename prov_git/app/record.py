@@ -14,6 +14,7 @@ from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
+from prov_git.records import limits
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
 from prov_git.redact import Redactor
@@ -190,6 +191,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
+    check_limits({runs.RUN_FILE: rec.encode({"inputs": inputs, "params": params}), **side}, before=True)
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)
@@ -324,6 +326,18 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_limits(payload: dict[str, bytes], *, before: bool) -> None:
+    """Refuse a run that fetch would refuse: once pushed, no other clone could fetch or push again.
+    Checked before the command runs on what is known then (params, inputs), again on the whole run
+    (then as a StoreError: the run is saved for recovery, never stored where fetch refuses it)."""
+    problem = limits.payload_problem(payload)
+    if problem is None:
+        return
+    if before:
+        raise InputError(f"this run breaks a limit every clone's fetch enforces ({problem}); nothing was run")
+    raise StoreError(f"it breaks a limit every clone's fetch enforces ({problem})")
+
+
 def _text(value: str) -> str:
     """A name as the OS gave it (argv, cwd, --name, branch), JSON-safe: bytes that are not UTF-8
     arrive as surrogates and are escaped (records/text.py); any other text is kept as it is."""
@@ -348,6 +362,7 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
     except OSError:
         journal = None
     try:
+        check_limits(payload, before=False)
         runs.append(repo, run_id, payload, pins, started, notify=notify)
     except StoreError as exc:
         try:

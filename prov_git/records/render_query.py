@@ -196,4 +196,6 @@ def status_text(report: dict[str, Any]) -> str:
         lines.append("no recorded outputs")
     unpushed = report["unpushed"]
     lines.append("unpushed: unknown (never pushed or fetched)" if unpushed is None else f"unpushed: {unpushed} run(s)")
+    for row in report.get("set_aside", []):
+        lines.append(f"set aside by fetch from {row['remote']}: run {row['run'][:12]}: {row['problem']}")
     return inert("\n".join(lines), newlines=True)
