@@ -270,6 +270,14 @@ def _entry(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
+def identity(repo: Repo, oid: str) -> tuple[str, str] | None:
+    """(name, email) of the author of a chain commit: the person who recorded the run it adds."""
+    commit = repo.git.get(oid)
+    if not isinstance(commit, pygit2.Commit):
+        return None
+    return commit.author.name, commit.author.email
+
+
 def ssh_key_fingerprint(armored: bytes) -> str | None:
     """SHA256:... of the public key inside an SSH signature (PROTOCOL.sshsig: the blob carries it)."""
     body = b"".join(line for line in armored.strip().splitlines() if not line.startswith(b"-----"))
