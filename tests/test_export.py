@@ -81,6 +81,7 @@ def test_a_two_run_pipeline_is_connected_by_entity_digest(repo: Repo) -> None:
     person = next(a for a in doc.get_records(ProvAgent) if "prov:Person" in {str(t) for t in a.get_asserted_types()})
     assert "Prov Tester" in {str(v) for v in person.get_attribute("prov:label")}
     activity = next(a for a in doc.get_records(ProvActivity) if str(a.identifier) == f"run:{second['id']}")
+    assert isinstance(activity, ProvActivity)
     assert activity.get_startTime() is not None and activity.get_endTime() is not None
     assert '"lr":0.5' in str(next(iter(activity.get_attribute("gitprov:params"))))
     assert str(next(iter(activity.get_attribute("gitprov:exitCode")))) == "0"
