@@ -18,6 +18,10 @@ class UsageError(ProvError):
     exit_code = USAGE
 
 
+class ConfigError(ProvError):
+    """A setting git prov reads has a value git would refuse (the message names the key)."""
+
+
 class NotARepository(ProvError):
     pass
 
@@ -52,6 +56,11 @@ class ParamsError(ProvError):
 
 class StoreError(ProvError):
     """refs/prov/runs could not be updated (lock held, too many concurrent writers)."""
+
+
+class RunPending(StoreError):
+    """The command ran; its record could not go into refs/prov/runs and waits under .git/prov/pending/
+    for `git prov recover`."""
 
 
 class RemoteError(ProvError):

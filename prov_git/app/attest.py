@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class _Files:
         self.workdir = repo.workdir
         self.stored = runs.run_files(repo, record["id"])
 
-    def entries(self, section: list[dict[str, Any]], *, only_written: bool) -> Iterator[dict[str, Any]]:
+    def entries(self, section: Sequence[Mapping[str, Any]], *, only_written: bool) -> Iterator[Mapping[str, Any]]:
         """Each file of a section; a directory's files from its manifest, by their own paths."""
         for entry in section:
             if only_written and entry.get("written") is False:
@@ -66,7 +66,7 @@ class _Files:
                 listed = manifest_files(self.stored.get(entry.get("manifest") or "", b"")) or []
                 yield from (f for f in listed if f.get("type") == "file" and f.get("digest"))
 
-    def digest(self, entry: dict[str, Any], *, strict: bool) -> dict[str, str]:
+    def digest(self, entry: Mapping[str, Any], *, strict: bool) -> dict[str, str]:
         algorithm, _, hexdigest = str(entry["digest"]).partition(":")
         if algorithm == "sha256":
             return {"sha256": hexdigest}

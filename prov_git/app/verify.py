@@ -223,6 +223,10 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
     """One recorded path against the work tree now."""
     if entry["type"] == "missing":
         return []  # the run did not produce it: nothing to hold it to
+    if entry.get("written") is False:
+        # The file is an earlier run's: matching it on disk proves nothing about this run.
+        return [Problem(run.id, "not-written", entry["path"],
+                        "was not written by this run (it was there, unchanged, before the command started)")]
     record = run.record
     assert record is not None
     algorithm = algorithm_of(record)
