@@ -90,7 +90,8 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
     try:
         actual = rec.compute_id(record)
     except ValueError as exc:  # 1e400 or 2**64: JSON, but no RFC 8785 form, so no id at all
-        return None, [*problems, Problem(run_id, "id", where, f"a number has no canonical JSON form ({_one_line(exc)})")]
+        no_id = f"a number has no canonical JSON form ({_one_line(exc)})"
+        return None, [*problems, Problem(run_id, "id", where, no_id)]
     if record["id"] != actual:
         problems.append(Problem(run_id, "id", where,
                                 f"id {record['id'][:12]} is not the hash of its content ({actual[:12]}): "
