@@ -91,6 +91,25 @@ def preview_env(repo: Repo) -> dict[str, str]:
     return redactor(repo, key).env(chosen)
 
 
+def capture_git(repo: Repo, results: Sequence[str], declared: Sequence[str], algorithm: str,
+                digester: files.Digester, *, commit: bool = True) -> tuple[dict[str, Any], list[str], str | None]:
+    """The git section (its snapshot written unless commit=False), warnings, and the code's tree id.
+    Untracked files beyond the snapshot bounds are named with their size and digest."""
+    snap = snapshot.capture(repo, results, declared, commit=commit)
+    if snap.omitted:
+        workdir = repo.require_workdir()
+        named = []
+        for path, size in snap.omitted:
+            try:
+                entry, _ = files.describe(workdir, path, algorithm, digester, must_exist=True)
+            except InputError:  # gone or unreadable since status ran
+                continue
+            named.append({"path": path, "size": entry["size"] if entry["size"] is not None else size,
+                          "digest": entry["digest"]})
+        snap.git["untracked_omitted"] = named
+    return snap.git, snap.warnings, snap.tree
+
+
 def _paths(workdir: Path, cwd: Path, given: Sequence[str]) -> list[str]:
     rels = [files.repo_relative(workdir, cwd, p) for p in given]
     return list(dict.fromkeys(rels))
@@ -181,7 +200,10 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester.save()
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     runs.make_durable()  # from the snapshot on, every object the run will pin
-    git = replay.git if replay else snapshot.capture(repo)
+    results = output_paths + _paths(workdir, cwd, request.metrics_files)
+    declared = input_paths + _paths(workdir, cwd, request.params_files)
+    git, snap_warnings, _ = (replay.git, [], None) if replay else capture_git(
+        repo, results, declared, algorithm, digester)
     env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
     command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
@@ -193,7 +215,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
-    warnings: list[str] = []
+    warnings: list[str] = list(snap_warnings)
     outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False,
                                       warnings=warnings)
     digester.save()

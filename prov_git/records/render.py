@@ -79,6 +79,18 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+def _untracked(git: dict[str, Any]) -> list[str]:
+    """Which untracked files the snapshot holds (a byproduct here belongs in .gitignore) or names."""
+    from prov_git.records.text import inert
+
+    held = git.get("untracked") or []
+    named = git.get("untracked_omitted") or []
+    lines = [f"untracked: {inert(', '.join(held))}"] if held else []
+    if named:
+        lines.append("untracked, not stored: " + inert(", ".join(f"{e['path']} ({e['size']} bytes)" for e in named)))
+    return lines
+
+
 def show_text(record: Record, color: bool) -> str:
     status, git, env = record["status"], record["git"], record["env"]
     head = f"run {record['id']}"
@@ -100,6 +112,7 @@ def show_text(record: Record, color: bool) -> str:
     lines.append(f"commit:   {git['commit'] or '(no commit)'}{where}")
     if git["dirty"]:
         lines.append(f"dirty:    yes, snapshot {git['snapshot']}")
+    lines += _untracked(git)
     lines += _entries("inputs", record["inputs"])
     lines += _entries("outputs", record["outputs"])
     lines += _mapping("params", record["params"])
