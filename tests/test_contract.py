@@ -92,7 +92,9 @@ def test_recorded_commit_and_snapshot_are_pinned_through_amend_and_gc(repo: Repo
     assert repo.git("rev-parse", f"{snap}^").strip() == clean["commit"]
     assert repo.git("show", f"{snap}:train.py") == "print('dirty')\n"
     assert repo.git("show", f"{snap}:new.txt") == "staged\n"
-    assert repo.git("ls-tree", "--name-only", snap).split() == ["new.txt", "train.py"]
+    # Untracked, non-ignored files are code too (design.md, Evidence rules).
+    assert repo.git("ls-tree", "--name-only", snap).split() == ["new.txt", "train.py", "untracked.txt"]
+    assert dirty["untracked"] == ["untracked.txt"]
     repo.git("commit", "-q", "--amend", "-am", "rewritten")
     repo.git("reflog", "expire", "--expire=now", "--all")
     repo.git("gc", "-q", "--prune=now")

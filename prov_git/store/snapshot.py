@@ -262,16 +262,46 @@ def _mode(st: os.stat_result) -> pygit2.enums.FileMode:
     return pygit2.enums.FileMode.BLOB_EXECUTABLE if st.st_mode & 0o100 else pygit2.enums.FileMode.BLOB
 
 
+def _attributes_may_apply(repo: Repo, workdir: os.PathLike[str] | str, paths: list[str]) -> bool:
+    """Whether any attribute or autocrlf may convert these paths' content on its way into git. When
+    none can, a file's blob is the hash of its bytes: an unchanged untracked file costs one read."""
+    if (repo.config("core.autocrlf") or "false").lower() not in ("false", "no", "off", "0"):
+        return True
+    if repo.config("core.attributesFile") is not None:
+        return True
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    candidates = {os.path.join(repo.git.path, "info", "attributes"), os.path.join(home, "git", "attributes")}
+    for path in paths:
+        folder = os.path.dirname(path)
+        while True:
+            candidates.add(os.path.join(workdir, folder, ".gitattributes"))
+            if not folder:
+                break
+            folder = os.path.dirname(folder)
+    return any(os.path.exists(c) for c in candidates)
+
+
 def _pygit2_tree(repo: Repo, index: pygit2.Index, workdir: os.PathLike[str] | str, add: list[str],
                  remove: list[str], reset: list[str], head_tree: pygit2.Tree | None) -> str:
     for path in remove:
         index.remove(path)
     for path in reset:
         _reset_entry(index, path, head_tree)
-    filtered = _filtered(repo, add)
+    converted = _attributes_may_apply(repo, workdir, add)
+    filtered = _filtered(repo, add) if converted else set()
+    odb = repo.git.odb
     for path in add:
-        if path not in filtered:
-            index.add(path)
+        if path in filtered:
+            continue
+        if not converted:  # a blob already stored (the file is as the last run saw it): not rewritten
+            full = os.path.join(workdir, path)
+            st = os.lstat(full)
+            if stat.S_ISREG(st.st_mode):
+                blob = pygit2.hashfile(full)
+                if blob in odb:
+                    index.add(pygit2.IndexEntry(path, blob, _mode(st)))
+                    continue
+        index.add(path)
     by_git = [p for p in add if p in filtered]
     for path, oid in zip(by_git, _hash_with_git(workdir, by_git), strict=True):
         st = os.lstat(os.path.join(workdir, path))
