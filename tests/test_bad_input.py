@@ -21,22 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import GIT_PROV, Repo, Result, git
-from tests.test_verify import plant
-
-
-def refused(repo: Repo, result: Result, code: int, *words: str) -> None:
-    """A one-line error naming the problem, and the store untouched."""
-    assert result.code == code, (result.code, result.err)
-    assert "Traceback" not in result.err and result.err.count("\n") == 1, result.err
-    prefix = "git prov: usage: " if code == 2 else "git prov: error: "
-    assert result.err.startswith(prefix), result.err
-    for word in words:
-        assert word in result.err, (word, result.err)
-    assert repo.run_ids() == []
-    assert not (repo.path / "ran").exists(), "the command ran although the input was refused"
-    runs = repo.path / ".prov" / "runs"
-    assert not runs.exists() or not any(runs.iterdir())
+from tests.helpers import GIT_PROV, Repo, Result, git, plant, refused
 
 
 def record(repo: Repo, *args: str, **kwargs: Any) -> Result:

@@ -4,6 +4,7 @@ and the derived index (deleted, corrupt, concurrent records) in real repositorie
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -212,6 +213,46 @@ def test_index_deleted_corrupt_or_rewound_is_rebuilt(sweep: tuple[Repo, list[str
     conn = sqlite3.connect(_index(repo))
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
     conn.close()
+
+
+def test_bulk_build_through_cat_file_agrees_with_libgit2(sweep: tuple[Repo, list[str]],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build reads many folders through one `git cat-file --batch`; without git on PATH, libgit2."""
+    from prov_git.store import index
+    from prov_git.store.repo import open_repo
+
+    repo, made = sweep
+    repo.git("gc", "-q")  # packed, deltified blobs: what the bulk reader is for
+    store = open_repo(repo.path)
+    monkeypatch.setattr(index, "BULK", 1)
+    selection = index.Selection(where=q.parse("params.epochs >= 5 and env.platform exists"),
+                                sort=(q.parse_sort("-params.lr"),))
+    answers = []
+    for path in (os.environ["PATH"], ""):
+        _index(repo).unlink(missing_ok=True)
+        monkeypatch.setenv("PATH", path)
+        answers.append(index.select(store, selection))
+    assert answers[0] == answers[1] == [made[3], made[1], made[2], made[0], made[4]]  # ties: newest first
+
+
+def test_first_n_by_a_sort_key_is_the_head_of_the_full_sort(repo: Repo) -> None:
+    """compare -n / log -n --sort read each kind of value from the index in order, then runs lacking
+    the key: the same runs, in the same order, as sorting everything."""
+    from prov_git.store import index
+    from prov_git.store.repo import open_repo
+
+    for value in ("3", "1", "abc", "true", "null", "1", "2.5", "zz", "false", "[1]"):
+        rec(repo, f"k={value}", "other=1")
+    rec(repo, "other=2")  # lacks the key
+    rec(repo, "other=3")
+    store = open_repo(repo.path)
+    for spec in ("params.k", "-params.k", "-params.k,params.other", "params.other,-params.k"):
+        sort = tuple(q.parse_sort(s) for s in spec.split(","))
+        for where in (None, q.parse("params.other <= 2")):
+            everything = index.select(store, index.Selection(where=where, sort=sort))
+            for limit in range(len(everything) + 2):
+                head = index.select(store, index.Selection(where=where, sort=sort, limit=limit))
+                assert head == everything[:limit], (spec, where, limit)
 
 
 def test_record_does_no_index_work(repo: Repo) -> None:

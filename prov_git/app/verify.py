@@ -27,7 +27,7 @@ from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
 from prov_git.records.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
 from prov_git.records.schema import validate_strict
-from prov_git.store import mirror, pins, runs
+from prov_git.store import mirror, pins, runs, sign
 from prov_git.store.repo import Repo
 
 
@@ -223,6 +223,10 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
     """One recorded path against the work tree now."""
     if entry["type"] == "missing":
         return []  # the run did not produce it: nothing to hold it to
+    if entry.get("written") is False:
+        # The file is an earlier run's: matching it on disk proves nothing about this run.
+        return [Problem(run.id, "not-written", entry["path"],
+                        "was not written by this run (it was there, unchanged, before the command started)")]
     record = run.record
     assert record is not None
     algorithm = algorithm_of(record)
@@ -283,3 +287,49 @@ def verify_specs(repo: Repo, specs: Sequence[str]) -> Report:
     from prov_git.store.resolve import resolve
 
     return verify_runs(repo, [resolve(repo, spec) for spec in specs])
+
+
+# ------------------------------------------------------------------------------ signatures
+
+
+@dataclass
+class SignatureReport:
+    """verify --signatures: each run's signature state, as git checks its run commit."""
+
+    runs: list[tuple[str, sign.Signature]] = field(default_factory=list)
+    hint: str | None = None  # what to configure so that the signatures can be trusted at all
+
+    def failed(self, require_signed: bool) -> bool:
+        """A bad signature always fails; with require_signed, so does anything not good."""
+        return any(s.state in ("bad", "revoked") or (require_signed and not s.trusted) for _, s in self.runs)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, s in self.runs:
+            out[s.state] = out.get(s.state, 0) + 1
+        return out
+
+    def as_dict(self, require_signed: bool = False) -> dict[str, Any]:
+        return {"ok": not self.failed(require_signed), "hint": self.hint,
+                "runs": [{"run": run_id, **s.as_dict()} for run_id, s in self.runs]}
+
+
+def verify_signatures(repo: Repo, specs: Sequence[str]) -> SignatureReport:
+    """The signature of each given run (every run when none is given), newest first."""
+    from prov_git.store.resolve import resolve
+
+    wanted = [resolve(repo, spec) for spec in dict.fromkeys(specs)]
+    commits: dict[str, str] = {}
+    order: list[str] = []
+    for ref in runs.iter_newest(repo):
+        commits.setdefault(ref.id, ref.commit)
+        order.append(ref.id)
+    chosen = list(dict.fromkeys(wanted)) if wanted else list(dict.fromkeys(order))
+    found = sign.check_runs(repo, {r: commits[r] for r in chosen if r in commits})
+    report = SignatureReport()
+    for run_id in chosen:
+        report.runs.append((run_id, found.get(run_id) or sign.Signature(
+            "", "unsigned", detail=f"no run commit on {runs.REF} carries it")))
+    if any("allowedSignersFile" in s.detail for _, s in report.runs):
+        report.hint = sign.ALLOWED_SIGNERS_HINT
+    return report

@@ -123,6 +123,48 @@ def _walk(abs_dir: str, rel_dir: str) -> list[tuple[str, str, os.stat_result]]:
     return found
 
 
+Fingerprint = tuple[Any, ...] | None
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    # ctime cannot be set back by the writer (touch -r, cp -p restore mtime only), so an equal key
+    # means the content was not rewritten.
+    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def fingerprint(path: str) -> Fingerprint:
+    """What a path is on disk, by stat alone (a directory: every entry below it, by name): two equal
+    fingerprints taken before and after a command mean the command did not write it. None: absent."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return _stat_key(st)
+    found: list[tuple[str, tuple[int, ...]]] = []
+    stack = [(path, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                items = list(it)
+        except OSError:
+            found.append((rel, ()))
+            continue
+        for item in items:
+            try:
+                child = item.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            name = f"{rel}/{item.name}"
+            if stat.S_ISDIR(child.st_mode):  # a folder is what it holds: its own times move with temp files
+                found.append((name, (child.st_mode,)))
+                stack.append((item.path, name))
+            else:
+                found.append((name, _stat_key(child)))
+    return (st.st_mode, tuple(sorted(found)))
+
+
 def describe(
     workdir: Path, rel: str, algorithm: str, digester: Digester, *, must_exist: bool
 ) -> tuple[Entry, dict[str, bytes]]:

@@ -24,13 +24,19 @@ class Finished(int):
               help="JSON or YAML metrics written by the command.")
 @click.option("--name", help="A label for this run.")
 @click.option("--no-exec", is_flag=True, help="Record inputs, params and outputs without running anything.")
+@click.option("--sign/--no-sign", default=None,
+              help="Sign the run's commit as git signs commits (default: prov.sign, else commit.gpgSign).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not report the recorded run on stderr.")
+@click.option("--id-file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write the recorded run's full id (and a newline) to FILE, for scripts.")
+@click.option("--porcelain", is_flag=True, help="Report the run as `recorded <full id>` on stderr, for scripts.")
 @click.option("--show-env", is_flag=True, help="Print the environment variables a record would store "
               "(secrets marked REDACTED) and record nothing.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str, ...],
            params_file: tuple[str, ...], metrics: tuple[str, ...], name: str | None,
-           no_exec: bool, quiet: bool, show_env: bool, command: tuple[str, ...]) -> int:
+           no_exec: bool, sign: bool | None, quiet: bool, id_file: str | None, porcelain: bool,
+           show_env: bool, command: tuple[str, ...]) -> int:
     """Run COMMAND and record it: git prov record [OPTIONS] -- CMD [ARG]..."""
     from prov_git.app import record as app
     from prov_git.app.repository import open_here
@@ -44,12 +50,19 @@ def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str,
         return 0
     request = app.RecordRequest(argv=list(command), inputs=list(inputs), outputs=list(outputs),
                                 params=list(params), params_files=list(params_file),
-                                metrics_files=list(metrics), name=name, execute=not no_exec)
+                                metrics_files=list(metrics), name=name, execute=not no_exec, sign=sign)
     result = app.record_run(open_here(), request, Path.cwd(), notify=warn)
     if os.environ.get("PROV_DEBUG_STATS") == "1":
         say(result.stats)
     for message in result.warnings:
         warn(message)
-    if not quiet:
-        say(f"recorded run {result.record['id'][:12]}")
+    run_id = result.record["id"]
+    if id_file is not None:
+        from prov_git.fsutil import atomic_write
+
+        atomic_write(Path(id_file), f"{run_id}\n".encode(), durable=False)
+    if porcelain:
+        click.echo(f"recorded {run_id}", err=True)
+    elif not quiet:
+        say(f"recorded run {run_id[:12]}")
     return Finished(result.exit_status)

@@ -10,6 +10,7 @@ import click
 
 from prov_git.diff.compare import Comparison, Side
 from prov_git.records.render import commit_label, outcome, short, when
+from prov_git.records.sections import BY_NAME
 
 Section = dict[str, Any]
 WIDTH = 80  # long values go on their own lines past this; --stat scales its graph to it
@@ -260,19 +261,15 @@ def summary(comparison: Comparison, paint: Paint) -> str:
 def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bool = False) -> str:
     paint = Paint(color)
     body: dict[str, Callable[[Section], list[str]]] = {
-        "command": lambda s: _structural(s, paint),
+        "structure": lambda s: _structural(s, paint),
         "code": lambda s: _code(s, paint, stat),
-        "inputs": lambda s: _files(s, paint),
-        "params": lambda s: _structural(s, paint),
-        "env": lambda s: _structural(s, paint),
-        "outputs": lambda s: _files(s, paint),
-        "metrics": lambda s: _structural(s, paint),
+        "files": lambda s: _files(s, paint),
         "status": lambda s: _status(s, paint),
     }
     lines = header(comparison, paint)
     for name, section in comparison.sections.items():
         if section["changed"]:
-            lines += ["", paint.title(_title(name, section, stat)), *body[name](section)]
+            lines += ["", paint.title(_title(name, section, stat)), *body[BY_NAME[name].renderer](section)]
     if patch and comparison.patch:
         lines += ["", *patch_lines(comparison.patch, paint)]
     lines += ["", summary(comparison, paint)]

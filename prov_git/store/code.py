@@ -8,7 +8,7 @@ so right after a record nothing differs, whatever was staged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,7 +123,7 @@ def _summarize(diff: pygit2.Diff, exclude: Callable[[str], bool] | None = None) 
     return CodeDiff(files=files, patch="".join(texts))
 
 
-def with_omitted(diff: CodeDiff, old: list[dict[str, Any]], new: list[dict[str, Any]],
+def with_omitted(diff: CodeDiff, old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]],
                  exclude: Callable[[str], bool] | None = None) -> CodeDiff:
     """diff with the untracked files each side named (size and digest) instead of storing: a change
     to one is a binary modification; a file stored on one side and named on the other is modified,
