@@ -93,6 +93,25 @@ def preview_env(repo: Repo) -> dict[str, str]:
     return redactor(repo, key).env(chosen)
 
 
+def capture_git(repo: Repo, results: Sequence[str], declared: Sequence[str], algorithm: str,
+                digester: files.Digester, *, commit: bool = True) -> tuple[dict[str, Any], list[str], str | None]:
+    """The git section (its snapshot written unless commit=False), warnings, and the code's tree id.
+    Untracked files beyond the snapshot bounds are named with their size and digest."""
+    snap = snapshot.capture(repo, results, declared, commit=commit)
+    if snap.omitted:
+        workdir = repo.require_workdir()
+        named = []
+        for path, size in snap.omitted:
+            try:
+                entry, _ = files.describe(workdir, path, algorithm, digester, must_exist=True)
+            except InputError:  # gone or unreadable since status ran
+                continue
+            named.append({"path": path, "size": entry["size"] if entry["size"] is not None else size,
+                          "digest": entry["digest"]})
+        snap.git["untracked_omitted"] = named
+    return snap.git, snap.warnings, snap.tree
+
+
 def _paths(workdir: Path, cwd: Path, given: Sequence[str]) -> list[str]:
     rels = [files.repo_relative(workdir, cwd, p) for p in given]
     return list(dict.fromkeys(rels))
@@ -197,7 +216,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     runs.check_writable(repo, notify)
     signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
-    git, held = _held_snapshot(repo, replay)
+    results = output_paths + _paths(workdir, cwd, request.metrics_files)
+    declared = input_paths + _paths(workdir, cwd, request.params_files)
+    git, snap_warnings, held = _held_snapshot(repo, replay, results, declared, algorithm, digester)
     branch = git.get("branch")
     if isinstance(branch, str):
         git = {**git, "branch": _text(branch)}
@@ -225,7 +246,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
-    warnings: list[str] = []
+    warnings: list[str] = list(snap_warnings)
     outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False,
                                       warnings=warnings)
     digester.save()
@@ -302,15 +323,16 @@ class _Watch:
         return before is not None and files.fingerprint(str(path)) == before
 
 
-def _held_snapshot(repo: Repo, replay: Replay | None) -> tuple[dict[str, Any], str | None]:
-    """The git section, its snapshot held by a temporary ref until the run's commit pins it (a
-    `git gc --prune=now` meanwhile would delete it); taken again when a prune won that race."""
+def _held_snapshot(repo: Repo, replay: Replay | None, results: Sequence[str], declared: Sequence[str],
+                   algorithm: str, digester: files.Digester) -> tuple[dict[str, Any], list[str], str | None]:
+    """The git section and its warnings, the snapshot held by a temporary ref until the run's commit
+    pins it (a `git gc --prune=now` meanwhile would delete it); taken again when a prune won that race."""
     if replay:
-        return replay.git, None
+        return replay.git, [], None
     for attempt in range(5):
         try:
-            git = snapshot.capture(repo)
-            return git, runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)
+            git, warnings, _ = capture_git(repo, results, declared, algorithm, digester)
+            return git, warnings, runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)
         except StoreError:  # a file changed as it was read, a concurrent gc: another try
             if attempt == 4:
                 raise

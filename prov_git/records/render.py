@@ -235,6 +235,18 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+def _untracked(git: Mapping[str, Any]) -> list[str]:
+    """Which untracked files the snapshot holds (a byproduct here belongs in .gitignore) or names."""
+    from prov_git.records.text import inert
+
+    held = git.get("untracked") or []
+    named = git.get("untracked_omitted") or []
+    lines = [f"untracked: {inert(', '.join(held))}"] if held else []
+    if named:
+        lines.append("untracked, not stored: " + inert(", ".join(f"{e['path']} ({e['size']} bytes)" for e in named)))
+    return lines
+
+
 def show_text(record: Record, color: bool, full: bool = False, width: int | None = None) -> str:
     """`git prov show`: short digests and human sizes unless full; lines wrapped to width when given."""
     return wrap_lines("\n".join(_show_lines(inert_all(record), color, full)), width)
@@ -261,6 +273,7 @@ def _show_lines(record: Record, color: bool, full: bool) -> list[str]:
     lines.append(f"commit:   {git['commit'] or '(no commit)'}{where}")
     if git["dirty"]:
         lines.append(f"dirty:    yes, snapshot {git['snapshot']}")
+    lines += _untracked(git)
     lines += _entries("inputs", record["inputs"], full)
     lines += _entries("outputs", record["outputs"], full)
     lines += _mapping("params", record["params"])
