@@ -106,7 +106,7 @@ def capture_git(repo: Repo, results: Sequence[str], declared: Sequence[str], alg
                 entry, _ = files.describe(workdir, path, algorithm, digester, must_exist=True)
             except InputError:  # gone or unreadable since status ran
                 continue
-            named.append({"path": path, "size": entry["size"] if entry["size"] is not None else size,
+            named.append({"path": escape_name(path), "size": entry["size"] if entry["size"] is not None else size,
                           "digest": entry["digest"]})
         snap.git["untracked_omitted"] = named
     return snap.git, snap.warnings, snap.tree

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import tempfile
 from collections.abc import Sequence
 
 import pygit2
 
 from prov_git.errors import StoreError
+from prov_git.records.text import escape_name
 from prov_git.store.repo import Repo
 
 # Defaults of prov.snapshot.*: a script or a config file fits easily; a data set does not.
@@ -119,10 +118,11 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
     if index is not None and index.conflicts is not None:
         raise StoreError("the index has unresolved merge conflicts, so the work tree has no one state "
                          "to record: resolve them (`git status`) or `git merge --abort`, then record")
-    if index is None:
-        changed, deleted, untracked, staged = _git_status(workdir)
-    else:
-        changed, deleted, untracked, staged = _pygit2_status(repo)
+    try:
+        status = _pygit2_status(repo) if index is not None else None
+    except pygit2.GitError:  # libgit2 stops at 100 nested folders; git does not
+        status = None
+    changed, deleted, untracked, staged = status if status is not None else _git_status(workdir)
     skip_results, skip_declared = PathSet(results), PathSet(declared)
     # Results that differ from HEAD are named, so that a diff keeps them out of the other run's code too.
     kept_out = sorted({c for p in changed + deleted + untracked + staged if (c := skip_results.cover(p))})
@@ -152,9 +152,9 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
     snapshot = str(_commit(repo, head, tree)) if dirty and commit else None
     git: dict[str, object] = {"commit": head, "branch": branch, "dirty": dirty, "snapshot": snapshot}
     if held:
-        git["untracked"] = held
+        git["untracked"] = [escape_name(p) for p in held]  # a name git holds need not be UTF-8
     if kept_out:
-        git["excluded"] = kept_out
+        git["excluded"] = [escape_name(p) for p in kept_out]
     return Snapshot(git, tree if (dirty or head_tree is not None) else None, omitted, warnings)
 
 
@@ -178,6 +178,8 @@ def _pygit2_status(repo: Repo) -> tuple[list[str], list[str], list[str], list[st
 
 def _git(workdir: os.PathLike[str] | str, args: list[str], *, env: dict[str, str] | None = None,
          stdin: bytes | None = None) -> bytes:
+    import subprocess  # git only where libgit2 cannot read the index: off the usual record path
+
     done = subprocess.run(["git", "--no-optional-locks", *args], cwd=workdir, input=stdin,
                           capture_output=True, env={**os.environ, **(env or {})}, check=False)
     if done.returncode != 0:
@@ -332,6 +334,8 @@ def _git_tree(repo: Repo, workdir: os.PathLike[str] | str, add: list[str], remov
               reset: list[str], head_tree: pygit2.Tree | None) -> str:
     """The snapshot tree by git's update-index on a private copy of the index (sparse checkouts)."""
     index_file = os.path.join(repo.git.path, "index")
+    import tempfile  # imports random: off the usual record path
+
     fd, private = tempfile.mkstemp(prefix="prov-snapshot-", suffix=".index", dir=repo.git.path)
     try:
         with os.fdopen(fd, "wb") as copy:
