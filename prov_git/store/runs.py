@@ -89,6 +89,11 @@ def tip(repo: Repo) -> pygit2.Commit | None:
     if ref is None:
         return None
     commit = repo.git.get(ref.target)
+    for _ in range(20):  # a concurrent gc repacking, or a writer writing back what a prune took
+        if commit is not None:
+            break
+        time.sleep(0.05)
+        commit = pygit2.Repository(repo.git.path).get(ref.target)
     if not isinstance(commit, pygit2.Commit):
         raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
     return commit
