@@ -143,7 +143,10 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
     try:
         record = decode(data, expected_id=run_id, where=where)
     except CorruptRecord as exc:
-        raise refused(where, str(exc).removeprefix(f"{where}: ")) from None
+        problem = str(exc).removeprefix(f"{where}: ")
+        if "no canonical JSON form" in problem:  # codec says so for 1e999 or 2**64: no id can be computed
+            problem = f"has no canonical form to hash ({problem})"
+        raise refused(where, problem) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
         raise refused(where, f"has no canonical form to hash ({exc})") from None
     if encode(record) != data:
