@@ -210,7 +210,9 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
-    check_limits({runs.RUN_FILE: rec.encode({"inputs": inputs, "params": params}), **side}, before=True)
+    # The rest of the record (env, outputs) is not known yet: 64 KiB of room stands in for it.
+    check_limits({runs.RUN_FILE: rec.encode({"inputs": inputs, "params": params}) + bytes(64 << 10), **side},
+                 before=True)
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)

@@ -12,7 +12,10 @@ a pygit2 repository and are kept thin.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import multiprocessing
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -140,7 +143,10 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
     try:
         record = decode(data, expected_id=run_id, where=where)
     except CorruptRecord as exc:
-        raise refused(where, str(exc).removeprefix(f"{where}: ")) from None
+        problem = str(exc).removeprefix(f"{where}: ")
+        if "no canonical JSON form" in problem:  # codec says so for 1e999 or 2**64: no id can be computed
+            problem = f"has no canonical form to hash ({problem})"
+        raise refused(where, problem) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
         raise refused(where, f"has no canonical form to hash ({exc})") from None
     if encode(record) != data:
@@ -321,25 +327,58 @@ class Checked:
     tree: pygit2.Oid | None = None  # the fetched tip's tree
 
 
+PARALLEL_FROM = 400  # runs: below this, starting a second process costs more than it saves
+_Item = tuple[str, "dict[str, bytes] | None", "str | None", float]
+
+
+def _checked(item: _Item) -> tuple[str, Record | None, str | None]:
+    """check_run of one run whose files were read (or why they could not be): pure, so it runs in
+    a worker process too."""
+    run_id, files, problem, now = item
+    if files is None:
+        return run_id, None, problem
+    try:
+        return run_id, check_run(run_id, files, now), None
+    except RefusedData as exc:
+        return run_id, None, str(exc)
+
+
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
                    progress: Callable[[int, int], None] | None = None) -> Checked:
     """Check every run the fetched tree adds or changes. A defect of the layout refuses the whole
-    tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad)."""
+    tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad).
+
+    Blobs are read here, in order; decoding, schema, id and byte-form checks (CPU-bound, pure) run
+    on every core for a large fetch, while this process goes on reading."""
     found = incoming_runs(git, local, remote_tree)
     checked = Checked(tree=remote_tree)
     local_runs = _subtree(local, "runs")
     now = time.time()
-    for done, (run_id, tree) in enumerate(sorted(found.items()), 1):
-        try:
-            if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
-                raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are "
-                                                    "content hashes (tampering or corruption); kept the copy here")
-            checked.records[run_id] = check_run(run_id, read_run(git, run_id, tree), now)
-            checked.good[run_id] = tree
-        except RefusedData as exc:
-            checked.bad[run_id] = str(exc)
-        if progress is not None:
-            progress(done, len(found))
+
+    def items() -> Iterator[_Item]:
+        for run_id, tree in sorted(found.items()):
+            try:
+                if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
+                    raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are content "
+                                                        "hashes (tampering or corruption); kept the copy here")
+                yield run_id, read_run(git, run_id, tree), None, now
+            except RefusedData as exc:
+                yield run_id, None, str(exc), now
+
+    cores = os.cpu_count() or 1
+    with contextlib.ExitStack() as stack:
+        results: Iterator[tuple[str, Record | None, str | None]] = map(_checked, items())
+        if len(found) >= PARALLEL_FROM and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(cores))
+            results = pool.imap(_checked, items(), chunksize=64)
+        for done, (run_id, record, problem) in enumerate(results, 1):
+            if record is not None:
+                checked.records[run_id] = record
+                checked.good[run_id] = found[run_id]
+            else:
+                checked.bad[run_id] = problem or "refused"
+            if progress is not None:
+                progress(done, len(found))
     return checked
 
 
@@ -364,21 +403,37 @@ def check_store_commit(git: pygit2.Repository, tip: pygit2.Oid) -> None:
     _chain_commit(git, tip, tip=True)
 
 
+_Raw = tuple[bytes, bytes, bytes]  # (mode, name, raw object id) of a tree entry, as findall gives it
+
+
 class _Tips:
-    """Raw entries of the fetched tip's trees by oid, read once: every new commit's tree is held to
-    them. A run whose folder differs between an older commit and the tip is set aside in checked."""
+    """Tree entries for the walk: the fetched tip's trees by name (parsed strictly, kept), older
+    commits' trees as raw tuples (a bounded cache: compared as sets, in C). A run whose folder
+    differs between an older commit and the tip is set aside in checked."""
 
     def __init__(self, git: pygit2.Repository, checked: Checked) -> None:
         self.git = git
         self.checked = checked
-        self.cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
+        self.tip_cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
+        self.raw_cache: dict[pygit2.Oid, frozenset[_Raw]] = {}
 
     def entries(self, oid: pygit2.Oid, where: str) -> dict[bytes, Entry]:
-        found = self.cache.get(oid)
+        found = self.tip_cache.get(oid)
         if found is None:
-            if len(self.cache) > 4096:  # bounded: a 100,000-run chain has as many runs/ trees
-                self.cache.clear()
-            found = self.cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
+            found = self.tip_cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
+        return found
+
+    def raw(self, oid: pygit2.Oid, where: str) -> frozenset[_Raw]:
+        found = self.raw_cache.get(oid)
+        if found is None:
+            if len(self.raw_cache) > 4096:  # bounded: a 100,000-run chain has as many runs/ trees
+                self.raw_cache.clear()
+            size = len(oid.raw)
+            data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
+            whole, one = _tree_syntax(size)
+            if whole.fullmatch(data) is None:
+                raise refused(where, "malformed tree object")
+            found = self.raw_cache[oid] = frozenset(one.findall(data))
         return found
 
     def set_aside(self, run_id: str, problem: str) -> None:
@@ -392,30 +447,31 @@ def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: p
     """Every run folder (and forget entry) of an older chain commit's tree is the tip's, byte for
     byte: so the tip's checks cover every object the chain keeps alive. A run folder that differs
     sets that run aside (the fetched commits are then never merged); anything else refuses the
-    chain. Subtrees equal to the parent's (base, already held to this rule or known here) are
-    skipped, so a run commit costs a few tree reads."""
+    chain. Only entries that differ from the parent's tree (base: already held to this rule, or
+    known here) are looked at, so a run commit costs a few tree reads and set differences."""
     if tree in (tip, base):
         return
-    mine = tips.entries(tree, f"{where} {path or '(top)'}")
-    parent = tips.entries(base, where) if base is not None else {}
+    mine = tips.raw(tree, f"{where} {path or '(top)'}")
+    new = mine - tips.raw(base, where) if base is not None else mine
     theirs = tips.entries(tip, where)
-    for name, entry in mine.items():
-        old = parent.get(name)
-        if old is not None and old.oid == entry.oid and old.mode == entry.mode:
-            continue
+    parent: dict[bytes, _Raw] | None = None
+    for mode, name, raw in sorted(new, key=lambda e: e[1]):
         same = theirs.get(name)
-        shown_path = f"{path}/{shown(name)}" if path else shown(name)
-        if same is not None and same.oid == entry.oid and same.mode == entry.mode:
+        if same is not None and same.oid.raw == raw and same.mode == mode:
             continue
+        shown_path = f"{path}/{shown(name)}" if path else shown(name)
         if depth == 2 and path.startswith("runs/") and _RUN_ID.match(name):
             tips.set_aside(name.decode(), f"{where}: {shown_path}: an older chain commit holds another copy of "
                                           "this run than the fetched tip")
             continue
-        if same is None or depth >= 3 or entry.mode != TREE_MODE or same.mode != TREE_MODE:
+        if same is None or depth >= 3 or mode != TREE_MODE or same.mode != TREE_MODE:
             raise refused(f"{where}: {shown_path}", "an older chain commit holds what the fetched tip does "
                                                     "not (only the tip's checked runs may be kept alive)")
-        _check_within(tips, entry.oid, old.oid if old is not None and old.mode == TREE_MODE else None,
-                      same.oid, where, shown_path, depth + 1)
+        if parent is None:
+            parent = {e[1]: e for e in tips.raw(base, where)} if base is not None else {}
+        old = parent.get(name)
+        old_tree = pygit2.Oid(raw=old[2]) if old is not None and old[0] == TREE_MODE else None
+        _check_within(tips, pygit2.Oid(raw=raw), old_tree, same.oid, where, shown_path, depth + 1)
 
 
 def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pygit2.Tree | None
