@@ -111,6 +111,9 @@ def plant(repo: Repo) -> tuple[Plant, dict[str, str], list[list[str]]]:
               "-p", "pin=" + p("-p pin (a number)", str(RNG.randrange(10**8, 10**9))),
               "-p", "passcode=" + p("-p passcode", body()), "-p", "otp=" + p("-p otp", body()),
               "-p", "notes=" + p("-p token in a value", "lin" + "_api_" + body(40))]
+    # Files' contents are not redacted (docs/secrets.md): untracked files git does not ignore go into
+    # the dirty snapshot as code (docs/evidence.md), so files holding secrets are ignored, as they should be.
+    (repo.path / ".git" / "info" / "exclude").write_text("params.yaml\nparams.json\nmetrics.json\n")
     repo.write("params.yaml", "\n".join([
         "db:",
         f"  pw: {p('params.yaml nested pw', body())}",
