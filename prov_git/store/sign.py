@@ -78,12 +78,9 @@ class Signature:
 
 
 def _bool(repo: Repo, key: str) -> bool | None:
-    try:
-        return bool(repo.git.config.get_bool(key))
-    except KeyError:
-        return None
-    except pygit2.GitError:
-        raise StoreError(f"invalid value {repo.config(key)!r} for {key}: use true or false") from None
+    # Through git's own config reading (git -c, GIT_CONFIG_*), with git's boolean rules.
+    values = repo.config_values(key)
+    return repo.config_bool(key, False) if values else None
 
 
 def configured(repo: Repo) -> bool:
