@@ -49,7 +49,13 @@ class _Table(click.Group):
         if target is None:
             return None
         module, _, attribute = target.partition(":")
-        command: click.Command = getattr(importlib.import_module(f"prov_git.commands.{module}"), attribute)
+        try:
+            loaded = importlib.import_module(f"prov_git.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"prov_git.commands.{module}":
+                raise
+            return None  # listed but not installed: an unknown command, not a crash of `--help`
+        command: click.Command = getattr(loaded, attribute)
         return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:

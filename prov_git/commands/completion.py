@@ -20,7 +20,10 @@ def _table(ctx: click.Context) -> dict[str, tuple[str, list[str]]]:
     assert isinstance(group, click.Group)
     found: dict[str, tuple[str, list[str]]] = {}
     for name in group.list_commands(root):
-        command = group.get_command(root, name)
+        try:
+            command = group.get_command(root, name)
+        except ImportError:  # a command whose optional module is missing: complete the rest
+            continue
         if command is None:
             continue
         options = [opt for param in command.params if isinstance(param, click.Option)

@@ -123,8 +123,8 @@ def command_line(record: Record) -> str:
     return shlex.join(record["command"]["argv"])
 
 
-def wrap_lines(text: str, width: int | None) -> str:
-    """Each line wider than width wrapped under its own indent (+4); whole when width is None."""
+def wrap_lines(text: str, width: int | None, hang: int = 4) -> str:
+    """Each line wider than width wrapped under its own indent (+hang); whole when width is None."""
     if width is None:
         return text
     out: list[str] = []
@@ -132,8 +132,9 @@ def wrap_lines(text: str, width: int | None) -> str:
         if len(click.unstyle(line)) <= width:
             out.append(line)
             continue
-        indent = " " * (len(line) - len(line.lstrip(" ")))
-        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "    ",
+        plain = click.unstyle(line)
+        indent = " " * (len(plain) - len(plain.lstrip(" ")) + hang)
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent,
                              break_on_hyphens=False) or [line]
     return "\n".join(out)
 
@@ -249,7 +250,7 @@ def _untracked(git: Mapping[str, Any]) -> list[str]:
 
 def show_text(record: Record, color: bool, full: bool = False, width: int | None = None) -> str:
     """`git prov show`: short digests and human sizes unless full; lines wrapped to width when given."""
-    return wrap_lines("\n".join(_show_lines(inert_all(record), color, full)), width)
+    return wrap_lines("\n".join(_show_lines(inert_all(record), color, full)), width, hang=10)
 
 
 def _show_lines(record: Record, color: bool, full: bool) -> list[str]:
