@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +102,7 @@ class _Builder:
                                            "prov:label": f"git-prov {__version__}"})
         return self.software
 
-    def entry(self, entry: dict[str, Any], stored: dict[str, bytes]) -> str | None:
+    def entry(self, entry: Mapping[str, Any], stored: dict[str, bytes]) -> str | None:
         """The entity of one recorded input or output; a directory with its files as members."""
         if entry["type"] == "missing" or not entry.get("digest"):
             return None
@@ -146,10 +146,10 @@ class _Builder:
             if ident is not None:
                 self.doc.wasGeneratedBy(ident, activity, ended, other_attributes={"prov:role": entry["path"]})
         plan = None
-        if git.get("commit"):
+        if git["commit"]:
             plan = self.commit(git["commit"], "commit")
             self.doc.used(activity, plan, started, other_attributes={"prov:role": "code"})
-        if git.get("snapshot"):
+        if git["snapshot"]:
             snapshot = self.commit(git["snapshot"], "snapshot of a dirty work tree")
             if plan is not None:
                 self.doc.wasDerivedFrom(snapshot, plan)

@@ -78,12 +78,11 @@ class Signature:
 
 
 def _bool(repo: Repo, key: str) -> bool | None:
-    try:
-        return bool(repo.git.config.get_bool(key))
-    except KeyError:
-        return None
-    except pygit2.GitError:
-        raise StoreError(f"invalid value {repo.config(key)!r} for {key}: use true or false") from None
+    """key as git reads it (also `git -c`); None when unset; a value git refuses is a ConfigError."""
+    from prov_git import settings
+
+    values = repo.config_values(key)
+    return settings.parse_bool(key, values[-1]) if values else None
 
 
 def configured(repo: Repo) -> bool:
