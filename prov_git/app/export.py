@@ -121,7 +121,8 @@ class _Builder:
         return ident
 
     def run(self, record: rec.Record, stored: dict[str, bytes], who: tuple[str, str] | None) -> None:
-        status, command, git = record["status"], record["command"], record["git"]
+        status, command = record["status"], record["command"]
+        git: dict[str, Any] = dict(record["git"])
         started, ended = _time(status["started_at"]), _time(status["ended_at"])
         attributes: dict[str, Any] = {
             "prov:label": record.get("name") or " ".join(command["argv"])[:200],
@@ -137,11 +138,11 @@ class _Builder:
         activity = f"run:{record['id']}"
         self.doc.activity(activity, started, ended, attributes)
         for entry in record["inputs"]:
-            ident = self.entry(entry, stored)
+            ident = self.entry(dict(entry), stored)
             if ident is not None:
                 self.doc.used(activity, ident, started, other_attributes={"prov:role": entry["path"]})
         for entry in record["outputs"]:
-            ident = self.entry(entry, stored) if entry.get("written") is not False else None
+            ident = self.entry(dict(entry), stored) if entry.get("written") is not False else None
             if ident is not None:
                 self.doc.wasGeneratedBy(ident, activity, ended, other_attributes={"prov:role": entry["path"]})
         plan = None
