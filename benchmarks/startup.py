@@ -1,6 +1,9 @@
 """Target 1: the overhead of a record, beside its own import floor and beside the peers.
 
-    .venv/bin/python benchmarks/startup.py [--install] [--rounds N]
+    .venv/bin/python benchmarks/startup.py [--install] [--rounds N] [--against REV]
+
+--against REV also times `record -- true` of another revision of git prov (a throw-away worktree
+and venv under /tmp, made once), interleaved with ours: "within 5% of the old code" in one run.
 
 --install makes throw-away venvs for the peers under $PROV_BENCH_VENVS (default /tmp/prov-bench-venvs):
 in-toto, dvc, datalad from PyPI. DataLad also needs git-annex, and the fsync-free comparison row
@@ -36,6 +39,23 @@ def install() -> None:
 def tool(peer: str, name: str) -> str | None:
     path = VENVS / peer / "bin" / name
     return str(path) if path.exists() else None
+
+
+def revision_prov(rev: str) -> str:
+    """git-prov of another revision, installed once in its own worktree and venv under /tmp."""
+    root = Path(__file__).resolve().parent.parent
+    sha = subprocess.run(["git", "rev-parse", "--short=12", rev], cwd=root, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    tree = Path(tempfile.gettempdir()) / f"prov-bench-rev-{sha}"
+    prov = tree / ".venv" / "bin" / "git-prov"
+    if not prov.exists():
+        subprocess.run(["git", "worktree", "add", "-f", "--detach", str(tree), sha], cwd=root, check=True,
+                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True)
+        subprocess.run([str(tree / ".venv" / "bin" / "pip"), "install", "-q", "-e", str(tree)], check=True)
+        subprocess.run([str(tree / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(tree / "prov_git")],
+                       check=False)
+    return str(prov)
 
 
 def in_toto_case(work: Path) -> list[str] | None:
@@ -87,6 +107,7 @@ def main() -> None:
     parser.add_argument("--install", action="store_true", help="create the peers' venvs first")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--no-peers", action="store_true", help="only our record and its import floor")
+    parser.add_argument("--against", metavar="REV", help="also time record -- true of this git revision")
     parser.add_argument("--hyperfine", action="store_true",
                         help="also time the same commands with hyperfine (apt-get install -y hyperfine)")
     args = parser.parse_args()
@@ -110,6 +131,10 @@ def main() -> None:
             "sh", "-c", f"cd {ours} && eatmydata {prov} record -- true"]
         cases["git prov record -i in -o out -- cp, fsync off (eatmydata)"] = [
             "sh", "-c", f"cd {ours} && eatmydata {prov} record -i in.txt -o out.txt -- cp in.txt out.txt"]
+    if args.against:
+        old = revision_prov(args.against)
+        theirs = harness.make_repo(work / "against")
+        cases[f"git prov record -- true @ {args.against}"] = ["sh", "-c", f"cd {theirs} && {old} record -- true"]
     if not args.no_peers:
         for name, make in (("in-toto-run", in_toto_case), ("dvc repro -f", dvc_case),
                            ("datalad run", datalad_case)):
@@ -123,6 +148,8 @@ def main() -> None:
     cases["floor: import pygit2, click"] = ["sh", "-c", f"cd {ours} && {harness.PYTHON} -c 'import pygit2, click'"]
     times = harness.alternate(cases, rounds=args.rounds, env=harness.bench_env())
     targets = {"git prov record -- true": ("floor: import pygit2, click", 1.2)}
+    if args.against:
+        targets["git prov record -- true"] = (f"git prov record -- true @ {args.against}", 1.05)
     if "in-toto-run" in cases:
         targets["git prov record -i in -o out -- cp"] = ("in-toto-run", 0.85)
         if "git prov record -i in -o out -- cp, fsync off (eatmydata)" in cases:

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,7 +47,7 @@ def fill(path: Path, count: int, tag: str = "") -> None:
     import pygit2
 
     from prov_git.app.record import store_record
-    from prov_git.records import compute_id
+    from prov_git.records import Record, compute_id
     from prov_git.store.repo import open_repo
     from prov_git.store.resolve import load_spec
 
@@ -60,7 +61,7 @@ def fill(path: Path, count: int, tag: str = "") -> None:
         for i in range(count - 1):
             record = {**template, "params": {"i": f"{tag}{i}"}}
             record["id"] = compute_id(record)
-            store_record(repo, record, {})
+            store_record(repo, cast(Record, record), {})
     finally:
         os.fsync, pygit2.option = saved
     subprocess.run(["git", "gc", "-q"], cwd=path, check=True)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from prov_git.records.model import RunRecord
 
@@ -151,7 +151,7 @@ def record(argv: Sequence[str], *, inputs: Sequence[str] = (), outputs: Sequence
                                       params_files=params_files, metrics_files=metrics_files, name=name,
                                       execute=execute)
     result = recording.record_run(open_at(cwd), request, Path(cwd), notify=notify or _warn)
-    return cast(RunRecord, result.record)
+    return result.record
 
 
 def _warn(message: str) -> None:
@@ -170,7 +170,7 @@ class Repository:
         """One record, as `git prov show --json REF`."""
         from prov_git.app.read import load_spec
 
-        return cast(RunRecord, load_spec(self._repo, ref))
+        return load_spec(self._repo, ref)
 
     def runs(self, where: str | None = None, sort: Sequence[str] | None = None, name: str | None = None,
              limit: int | None = None) -> list[RunRecord]:
@@ -178,7 +178,7 @@ class Repository:
         from prov_git.app.query import Filters, select_records
 
         filters = Filters(where=[where] if where else (), sort=tuple(sort or ()), name=name, limit=limit)
-        return cast(list[RunRecord], select_records(self._repo, filters))
+        return select_records(self._repo, filters)
 
     def which(self, *paths: str) -> list[dict[str, Any]]:
         """For each path: the runs that produced its current content and those that used it

@@ -32,7 +32,12 @@ COMMANDS: dict[str, str] = {
     "sync": "remote:sync",
     "rerun": "rerun:rerun",
     "mirror": "mirror:mirror",
+    "recover": "recover:recover",
     "hooks": "hooks:hooks",
+    "help": "help:help_command",
+    "completion": "completion:completion",
+    "attest": "attest:attest",
+    "export": "export:export",
 }
 
 
@@ -53,8 +58,21 @@ class _Table(click.Group):
 
 @click.group(cls=_Table, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="git prov")
-def cli() -> None:
-    """Record what went into a run and what came out; diff two runs."""
+@click.option("-C", "chdir", multiple=True, metavar="PATH",
+              help="Run as if started in PATH (several: each relative to the one before), like git -C.")
+@click.option("--no-pager", is_flag=True, help="Never page the output (like git --no-pager).")
+def cli(chdir: tuple[str, ...], no_pager: bool) -> None:
+    """Record what went into a run and what came out; diff two runs.
+
+    `git prov help COMMAND` or `git prov COMMAND -h` shows a command's help; `man git-prov` the manual.
+    """
+    for path in chdir:
+        if not path:
+            continue  # git ignores an empty -C
+        try:
+            os.chdir(path)
+        except OSError as exc:
+            raise ProvError(f"cannot change to '{path}': {exc.strerror}") from None
 
 
 def _report(exc: BaseException, debug: bool) -> int:

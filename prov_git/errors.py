@@ -18,6 +18,10 @@ class UsageError(ProvError):
     exit_code = USAGE
 
 
+class ConfigError(ProvError):
+    """A setting git prov reads has a value git would refuse (the message names the key)."""
+
+
 class NotARepository(ProvError):
     pass
 
@@ -54,6 +58,11 @@ class StoreError(ProvError):
     """refs/prov/runs could not be updated (lock held, too many concurrent writers)."""
 
 
+class RunPending(StoreError):
+    """The command ran; its record could not go into refs/prov/runs and waits under .git/prov/pending/
+    for `git prov recover`."""
+
+
 class RemoteError(ProvError):
     """A remote could not be reached or refused a push or sent data we reject."""
 
@@ -82,3 +91,8 @@ class RunConflict(RemoteError):
 
 class NotReplayable(ProvError):
     """A run cannot be rerun as recorded: a redacted argument, or inputs that changed or vanished."""
+
+
+class NotAttestable(ProvError):
+    """A run cannot be attested or exported as asked (a failed run, a file that changed), or an envelope
+    given to check is not one."""

@@ -1,6 +1,6 @@
 """Secret redaction for what a run records: env vars, argv, params and metrics.
 
-Pure functions apart from `load_key`. A secret is replaced by a keyed marker,
+Pure functions, no I/O (the key is read by store/keys.py). A secret is replaced by a keyed marker,
 ``[REDACTED hmac-sha256:<16 hex>]``: equal secrets give equal markers under one repository's
 key, so `git prov diff` can say that a secret changed without storing it, and the key (kept in
 .git/prov, never pushed) stops anyone with the records from guessing short secrets offline.
@@ -29,85 +29,19 @@ import fnmatch
 import functools
 import hmac
 import itertools
-import json
 import os
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from prov_git.errors import ProvError
+from prov_git import redact_rules as rules
 
 MARKER = "REDACTED"
-KEY_FILE = "redact.key"
-KEY_BYTES = 32
 
 _MARKER_RE = re.compile(r"\[REDACTED hmac-sha256:[0-9a-f]{16}\]")
 
 
-# --------------------------------------------------------------------------------------- key
-
-
-def load_key(state_dir: Path) -> bytes:
-    """The repository's redaction key, created on first use (first writer wins)."""
-    state_dir = Path(state_dir)
-    path = state_dir / KEY_FILE
-    try:
-        for _ in range(200):
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                _create_key(state_dir, path)
-                continue
-            if len(data) == KEY_BYTES:
-                return data
-            if len(data) > KEY_BYTES:
-                raise ProvError(f"{path} is corrupt; delete it (old runs' secret markers will differ)")
-            # Short only while a writer without hard links is still writing it: wait for it.
-            time.sleep(0.005)
-    except OSError as exc:
-        raise ProvError(f"cannot read or create {path}: {exc.strerror or exc}; "
-                        f"check the permissions of {state_dir}") from None
-    raise ProvError(f"{path} stays incomplete; delete it and run again")
-
-
-def _create_key(state_dir: Path, path: Path) -> None:
-    import tempfile  # only on the first record in a repository
-
-    state_dir.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file 0600, so the key is never readable by others, not even briefly.
-    fd, tmp = tempfile.mkstemp(prefix=".redact.key.", dir=state_dir)
-    try:
-        _write_key(fd)
-        try:
-            # link() fails if the name exists: the first writer wins, a loser re-reads its key.
-            # (os.replace would let the last writer win and two runs could see two keys.)
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        except OSError:
-            _create_key_without_links(path)
-    finally:
-        os.unlink(tmp)
-
-
-def _create_key_without_links(path: Path) -> None:
-    """Filesystems without hard links: O_EXCL create; readers wait while it is short."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    _write_key(fd)
-
-
-def _write_key(fd: int) -> None:
-    """A fresh random key into fd, on disk before anyone can rely on it; closes fd."""
-    try:
-        os.write(fd, os.urandom(KEY_BYTES))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# ------------------------------------------------------------------------------------ marker
 
 
 def marker(key: bytes, value: str) -> str:
@@ -125,9 +59,16 @@ _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-
 _STRONG = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL", "COOKIE")
 _STRONG_LOOKALIKES = ("SECRETAR", "COOKIECUTTER")
 _STRONG_PARTS = frozenset({"CREDS", "PWD", "DSN", "AUTHORIZATION", "CONNSTR", "CONNSTRING",
-                           "CONNECTIONSTRING"})
+                           "CONNECTIONSTRING", "SSHPASS", "PSW", "PASSCODE", "OTP", "TOTP", "HOTP"})
+# Short words that are secret only as the last part (DB_PW, GITHUB_PAT, SIM_PIN) or alone, not
+# as a prefix (pw_conv is a pointwise convolution, pin_memory a DataLoader switch).
+_TAIL_ONLY = frozenset({"PW", "PAT", "PIN"})
+# Two neighbouring parts that are secret together: gitleaks sonar-api-token (SONAR_LOGIN), MFA_SEED.
+_SECRET_PAIRS = frozenset({("SONAR", "LOGIN"), ("MFA", "SEED"), ("TWOFA", "SEED"), ("FA", "SEED")})
+# Harmless only as environment variables: the working directory; as a flag or key, --pwd is a password.
+_HARMLESS_ENV = frozenset({"PWD", "OLDPWD"})
 _HARMLESS_NAMES = frozenset({
-    "PWD", "OLDPWD", "SSH_AUTH_SOCK", "DBUS_SESSION_BUS_ADDRESS", "DESKTOP_SESSION", "GDMSESSION",
+    "SSH_AUTH_SOCK", "DBUS_SESSION_BUS_ADDRESS", "DESKTOP_SESSION", "GDMSESSION",
     "SESSION_MANAGER", "XAUTHORITY", "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS",
     "XDG_SESSION_DESKTOP", "XDG_SESSION_PATH",
 })
@@ -142,9 +83,14 @@ _REFERENCE_TAIL = frozenset({
 _KEY_STEMS = ("API", "ACCESS", "SECRET", "PRIVATE", "AUTH", "SIGNING", "MASTER", "ENCRYPTION",
               "ENC", "CRYPT", "SSH", "CLIENT", "APP", "SERVICE", "ACCOUNT", "LICENSE", "LICENCE",
               "SESSION", "HMAC", "GPG", "PGP", "DEPLOY", "WEBHOOK", "SUBSCRIPTION", "SHARED",
-              "STORAGE")
+              "STORAGE", "PRIV")
+# Measurements named after a secret word keep their meaning: token_accuracy, key_recall, private_lb.
+_METRIC_WORDS = frozenset({"ACC", "ACCURACY", "LOSS", "F", "RECALL", "PRECISION", "ERROR", "ERR",
+                           "PPL", "PERPLEXITY", "ENTROPY", "SCORE", "AUC", "BLEU", "ROUGE", "MRR",
+                           "NDCG", "HIT", "HITS", "MATCH", "EM", "LB", "LEADERBOARD", "RANK",
+                           "TOP", "MAE", "MSE", "RMSE", "LOGPROB", "LOGPROBS", "PROB", "PROBS"})
 # Weak words lose their meaning next to these neighbours: (parts before, parts after).
-_NEIGHBOURS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+_NEIGHBOURS_LISTED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "TOKEN": (
         frozenset({"PAD", "EOS", "BOS", "UNK", "SEP", "CLS", "MASK", "START", "END", "STOP",
                    "SPECIAL", "MAX", "MIN", "NUM", "N", "NEW", "FIRST", "LAST", "NEXT", "IMAGE",
@@ -186,6 +132,11 @@ _NEIGHBOURS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
+_NEIGHBOURS = {word: (before, after | _METRIC_WORDS) for word, (before, after) in _NEIGHBOURS_LISTED.items()}
+# recall@10, pass@1, ndcg@k: a metric at a cut-off, never a credential.
+_AT_K = re.compile(r"@(?:\d+|k)$", re.IGNORECASE)
+
+
 def _parts(name: str) -> list[str]:
     # Digits at the ends do not change meaning: TOKEN2, PASSWORD_1.
     parts = (p.strip("0123456789").upper() for p in _SPLIT.split(name))
@@ -212,6 +163,10 @@ def _weak_word(part: str) -> str | None:
 def _part_secret(part: str, before: str, after: str) -> bool:
     if part in _STRONG_PARTS or part.endswith("DSN"):
         return True
+    if part in _TAIL_ONLY:
+        return not after
+    if (before, part) in _SECRET_PAIRS:
+        return True
     if any(word in part for word in _STRONG) and not part.startswith(_STRONG_LOOKALIKES):
         return True
     word = _weak_word(part)
@@ -222,9 +177,11 @@ def _part_secret(part: str, before: str, after: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _default_secret(name: str) -> bool:
-    """The built-in deny list (see the module docstring), before allow/deny config."""
-    if name.upper() in _HARMLESS_NAMES:
+def _default_secret(name: str, env: bool = True) -> bool:
+    """The built-in deny list (see the module docstring), before allow/deny config; env: the name
+    of an environment variable (PWD is then the working directory)."""
+    upper = name.upper()
+    if upper in _HARMLESS_NAMES or (env and upper in _HARMLESS_ENV) or _AT_K.search(name):
         return False
     parts = _parts(name)
     if len(parts) > 1 and parts[-1] in _REFERENCE_TAIL:
@@ -246,50 +203,21 @@ def _globs(patterns: Sequence[str]) -> re.Pattern[str] | None:
 
 # ------------------------------------------------------------------------------------ values
 
-_TOKEN_SHAPES = (
-    r"gh[pousr]_[A-Za-z0-9]{36,}",  # GitHub classic tokens
-    r"github_pat_[A-Za-z0-9_]{22,}",  # GitHub fine-grained tokens
-    r"gl(?:pat|dt|rt|ptt|soat|cbt)-[A-Za-z0-9_-]{20,}",  # GitLab
-    r"(?:AKIA|ASIA)[A-Z0-9]{16}",  # AWS access key ids
-    # OpenAI/Anthropic style; needs a digit and 20+ chars so "sk-learn" and kebab words pass.
-    r"(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}",
-    r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe secret and restricted keys
-    r"whsec_[A-Za-z0-9]{24,}",  # Stripe webhook secrets
-    r"xox[abposr]-[A-Za-z0-9-]{10,}",  # Slack tokens
-    r"xapp-[0-9]-[A-Za-z0-9-]{10,}",  # Slack app tokens
-    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
-    r"npm_[A-Za-z0-9]{36}",  # npm
-    r"pypi-AgE[A-Za-z0-9_-]{50,}",  # PyPI (macaroon)
-    r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
-    r"ya29\.[0-9A-Za-z_-]{20,}",  # Google OAuth access tokens
-    r"SG\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}",  # SendGrid
-    r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",  # Shopify
-    r"dapi[a-f0-9]{32}",  # Databricks
-    r"do[opr]_v1_[a-f0-9]{64}",  # DigitalOcean
-    r"AGE-SECRET-KEY-1[0-9A-Z]{50,}",  # age
-    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY",  # any PEM private key (RSA, EC, OPENSSH, PGP, ...)
-    r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",  # JWT (signed or not)
-    r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{8,}",
-    r"discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]{20,}",
-    r"(?i:(?<![\w-])(?:proxy-)?authorization\s*:\s*\S)",  # an HTTP Authorization header
-    r"(?i:\bbearer\s+)(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}",
-)
-
-
 class _Patterns:
     """Each pattern is compiled on its first use (0.1-0.8 ms apiece): importing this module costs
     nothing for log or diff, and a record compiles only the ones its values need."""
 
     @functools.cached_property
     def token(self) -> re.Pattern[str]:
-        return re.compile("|".join(_TOKEN_SHAPES))
+        return re.compile("|".join(rules.TOKEN_SHAPES))
 
     @functools.cached_property
     def url(self) -> re.Pattern[str]:
-        # scheme://user:password@ ; greedy password up to the last @ before the path.
+        # scheme://user:password@ ; the password runs to the last @ before the path, or, when
+        # it holds a "/" (not valid in a URL, common in pasted ones), to the first @.
         return re.compile(
             r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s:/?#@\[\]]*)"
-            r"(?::(?P<pw>[^\s/?#]*))?@"
+            r"(?::(?P<pw>[^\s/?#]*|[^\s@]*))?@"
         )
 
     @functools.cached_property
@@ -333,6 +261,24 @@ class _Patterns:
     def word_arg(self) -> re.Pattern[str]:
         return re.compile(r"[A-Za-z_][\w.-]*")
 
+    @functools.cached_property
+    def program(self) -> re.Pattern[str]:
+        # A string that runs one of the programs of redact_rules is read as a command line.
+        names = "|".join(re.escape(n) for n in sorted(rules.PROGRAMS, key=len, reverse=True))
+        return re.compile(rf"(?:^|[\s;&|(`])(?:\S*/)?(?:{names})(?=\s)")
+
+    @functools.cached_property
+    def user_opt(self) -> re.Pattern[str]:
+        # -u user:password inside a string (CURL_OPTS="-u u:pw"); uid:gid pairs are left alone.
+        return re.compile(r"(?<![\w-])(?P<flag>-u|--user|--proxy-user)(?P<sep>=|\s+)"
+                          r"(?P<user>[^\s:'\"]+):(?P<pw>[^\s'\"]+)")
+
+    @functools.cached_property
+    def netrc(self) -> re.Pattern[str]:
+        # .netrc text ("machine h login u password X") carried in a variable.
+        return re.compile(r"(?<![\w-])(?P<kw>password|passwd|account)(?P<sep>\s+)(?P<val>\"[^\"]*\"|\S+)",
+                          re.IGNORECASE)
+
 
 @functools.lru_cache(maxsize=1)
 def _rx() -> _Patterns:
@@ -343,8 +289,6 @@ def _rx() -> _Patterns:
 _PAIR_ONLY = frozenset({"SIG", "SIGNATURE", "X-AMZ-SIGNATURE"})
 # "Pwd" is ODBC's password key; alone as an env name it is the working directory.
 _ADO_ONLY = _PAIR_ONLY | {"PWD"}
-_CURL = frozenset({"curl", "curl.exe"})
-_CURL_USER = frozenset({"u", "user", "U", "proxy-user"})
 
 
 class Redactor:
@@ -359,7 +303,8 @@ class Redactor:
 
     # names
 
-    def name_is_secret(self, name: str) -> bool:
+    def name_is_secret(self, name: str, env: bool = True) -> bool:
+        """env=False for flag names and params keys, where PWD is a password, not a folder."""
         if not self.enabled or not name:
             return False
         # deny wins over allow: when both match, redacting is the safe reading.
@@ -367,14 +312,14 @@ class Redactor:
             return True
         if self._allow is not None and self._allow.match(name):
             return False
-        return _default_secret(name)
+        return _default_secret(name, env)
 
     def _flag_is_secret(self, flag: str) -> bool:
         name = flag.lstrip("-")
         # --no-password, --no-auth take no value: nothing to hide, and the next arg is not theirs.
         if name[:3].lower() in ("no-", "no_"):
             return False
-        return self.name_is_secret(name)
+        return self.name_is_secret(name, env=False)
 
     def _mark(self, value: str) -> str:
         return value if _MARKER_RE.fullmatch(value) else marker(self.key, value)
@@ -387,20 +332,63 @@ class Redactor:
         rx = _rx()
         if rx.token.search(value):
             return self._mark(value)
+        if any(c in value for c in " \t\n") and rx.program.search(value):
+            return self._shell(value)
+        return self._inline(value)
+
+    def _inline(self, value: str) -> str:
+        """The credentials inside a string: URL passwords, --flag X, NAME=X, Header: X, netrc."""
+        rx = _rx()
         out = value
         if "://" in out:
             out = rx.url.sub(self._url_credentials, out)
         if "-" in out:
             out = rx.flag.sub(self._inline_flag, out)
+            if ":" in out:
+                out = rx.user_opt.sub(self._inline_user, out)
         if "=" in out:
             if ";" in out:
                 out = rx.ado.sub(self._ado_pair, out)
             out = rx.pair.sub(self._inline_pair, out)
         if ":" in out:
             header = rx.header.fullmatch(out)
-            if header and self.name_is_secret(header["name"]):
+            if header and self.name_is_secret(header["name"], env=False):
                 out = f"{header['name']}: {self._mark(header['val'])}"
+        lowered = out.lower()
+        if "pass" in lowered and any(w in lowered for w in ("machine", "login", "default")):
+            out = rx.netrc.sub(lambda m: f"{m['kw']}{m['sep']}{self._mark_quoted(m['val'])}", out)
         return out
+
+    def _shell(self, text: str) -> str:
+        """A command line in a string (`sh -c "..."`, CMD="mysql -pX"): the argv rules per command.
+
+        Each word the argv rules change is replaced where it stands in the text; a word that does
+        not stand there verbatim (escapes, quotes inside a word) makes the whole text one marker.
+        """
+        import shlex  # only for strings that name a program
+
+        try:
+            lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>")
+            lexer.whitespace_split = True
+            lexer.commenters = ""
+            words = list(lexer)
+        except ValueError:  # unbalanced quotes: words as the whitespace splits them
+            words = text.split()
+        commands: list[list[str]] = [[]]
+        for word in words:
+            if word and all(c in ";&|()<>" for c in word):
+                commands.append([])
+            else:
+                commands[-1].append(word)
+        out = text
+        for command in commands:
+            for old, new in zip(command, self._command(command), strict=True):
+                if old == new:
+                    continue
+                if old not in out:
+                    return self._mark(text)
+                out = out.replace(old, new)
+        return self._inline(out)
 
     def _url_credentials(self, m: re.Match[str]) -> str:
         user, pw = m["user"], m["pw"]
@@ -415,6 +403,11 @@ class Redactor:
         if not self._flag_is_secret(m["flag"]):
             return m[0]
         return f"{m['flag']}{m['sep']}{self._mark_quoted(m['val'])}"
+
+    def _inline_user(self, m: re.Match[str]) -> str:
+        if m["user"].isdigit() and m["pw"].isdigit():  # uid:gid (docker run -u 1000:1000)
+            return m[0]
+        return f"{m['flag']}{m['sep']}{m['user']}:{self._mark(m['pw'])}"
 
     def _inline_pair(self, m: re.Match[str]) -> str:
         return self._pair(m, m["name"], _PAIR_ONLY)
@@ -445,69 +438,185 @@ class Redactor:
         args = list(argv)
         if not self.enabled or not args:
             return args
-        prog = os.path.basename(args[0]).lower()
-        out = [args[0]]  # the program: redacting it would hide what ran
-        take_next: Callable[[str], str] | None = None
-        for arg in args[1:]:
-            # A long option is never the value of the previous one (--token --verbose).
-            if take_next is not None and not arg.startswith("--"):
-                out.append(take_next(arg))
-                take_next = None
+        return self._command(args)
+
+    def _command(self, args: Sequence[str]) -> list[str]:
+        """One command's words redacted. The first is the program (kept: redacting it would hide
+        what ran) unless it is NAME=VALUE; a word naming a program of redact_rules (after env,
+        sudo, ...) starts reading that program's flags."""
+        reader = _Flags(self)
+        out: list[str] = []
+        for i, arg in enumerate(args):
+            if reader.pending is not None and not reader.pending_refuses(arg):
+                out.append(reader.pending(arg))
+                reader.pending = None
                 continue
-            redacted, take_next = self._arg(arg, prog)
+            reader.pending = None
+            if i == 0 and "=" not in arg and not _rx().token.search(arg):
+                reader.program(arg)
+                out.append(arg)
+                continue
+            redacted = reader.arg(arg)
             # Flag names and NAME= keys are kept verbatim above: a token hiding there still goes.
             out.append(self._mark(arg) if _rx().token.search(redacted) else redacted)
         return out
 
-    def _arg(self, arg: str, prog: str) -> tuple[str, Callable[[str], str] | None]:
-        """One argument redacted, and how to redact the next one if this one names it."""
-        rx = _rx()
-        flag = rx.flag_arg.fullmatch(arg)
-        if flag is not None:
-            name, val = flag["name"], flag["val"]
-            if val is None:
-                if self._flag_is_secret(name):
-                    return arg, self._mark
-                if prog in _CURL and name in _CURL_USER:
-                    return arg, self._user_password
-                return arg, None
-            secret = self._flag_is_secret(name)
-            return f"{flag['dash']}{name}={self._mark(val) if secret else self.value(val)}", None
-        pair = rx.pair_arg.fullmatch(arg)
-        if pair is not None:  # env-style NAME=VALUE: the whole rest is the value
-            name, val = pair["name"], pair["val"]
-            secret = self.name_is_secret(name)
-            return f"{name}={self._mark(val) if secret else self.value(val)}", None
-        if rx.word_arg.fullmatch(arg) and self._names_a_secret(arg):
-            # `git config user.password X`, `aws configure set aws_secret_access_key X`
-            return arg, self._mark
-        return self.value(arg), None
+    def _user_password(self, value: str) -> str:
+        user, sep, password = value.partition(":")
+        return f"{user}:{self._mark(password)}" if sep and password else self.value(value)
+
+    def _samba_user(self, value: str) -> str:
+        user, sep, password = value.partition("%")
+        return f"{user}%{self._mark(password)}" if sep and password else self.value(value)
+
+    def _openssl_pass(self, value: str) -> str:
+        # openssl-passphrase-options(1): pass:X holds it; env:, file:, fd:, stdin only point to it.
+        kind, sep, rest = value.partition(":")
+        if sep and kind in ("env", "file", "fd"):
+            return value
+        if value == "stdin":
+            return value
+        return f"pass:{self._mark(rest)}" if kind == "pass" and sep else self._mark(value)
+
+    def _shell_or_value(self, script: str) -> str:
+        return self._shell(script) if any(c in script for c in " \t\n") else self.value(script)
 
     def _names_a_secret(self, word: str) -> bool:
         # Only compound names that end in a secret word, so test_token.py or `secret list` pass.
         parts = _parts(word)
         return len(parts) > 1 and self.name_is_secret(word) and _default_secret(parts[-1])
 
-    def _user_password(self, value: str) -> str:
-        user, sep, password = value.partition(":")
-        return f"{user}:{self._mark(password)}" if sep and password else self.value(value)
+    def tree(self, obj: Any, name: str = "", *, metrics: bool = False,
+             found: list[str] | None = None) -> Any:
+        """A redacted copy of a params/metrics object (JSON-like: dict, list, str, number).
 
-    def tree(self, obj: Any, name: str = "") -> Any:
-        """A redacted copy of a params/metrics object (JSON-like: dict, list, str, number)."""
+        Under a secret name only strings are marked: numbers, booleans and null are measurements
+        or switches, never credentials (pass@1 keeps its 0.4). In params (metrics=False) an
+        integer under a secret name is marked too: `-p pin=4711` parses as a number.
+        found collects the path of every value that was changed, for a warning.
+        """
         if not self.enabled:
             return _copy(obj)
-        if name and self.name_is_secret(name):
-            if isinstance(obj, str):
-                return self._mark(obj)
-            return self._mark(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str))
+        secret = bool(name) and self.name_is_secret(name, env=False)
+        return self._tree(obj, secret, not metrics, found, name)
+
+    def _tree(self, obj: Any, secret: bool, integers: bool, found: list[str] | None, path: str) -> Any:
         if isinstance(obj, dict):
-            return {self.value(k) if isinstance(k, str) else k: self.tree(v, str(k))
-                    for k, v in obj.items()}
+            out = {}
+            for key, value in obj.items():
+                shown = self.value(key) if isinstance(key, str) else key
+                where = f"{path}.{shown}" if path else str(shown)
+                if shown != key and found is not None:
+                    found.append(where)
+                inner = secret or self.name_is_secret(str(key), env=False)
+                out[shown] = self._tree(value, inner, integers, found, where)
+            return out
         if isinstance(obj, (list, tuple)):
-            return [self.tree(item) for item in obj]
+            return [self._tree(item, secret, integers, found, f"{path}[{i}]") for i, item in enumerate(obj)]
         if isinstance(obj, str):
-            return self.value(obj)
-        return obj
+            new = self._mark(obj) if secret else self.value(obj)
+        elif secret and integers and isinstance(obj, int) and not isinstance(obj, bool):
+            new = self._mark(str(obj))
+        else:
+            return obj
+        if new != obj and found is not None:
+            found.append(path)
+        return new
+
+
+class _Flags:
+    """Reads one command's arguments in order: which program's flags they are, and whether the
+    previous argument said that this one holds a secret (`pending`)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.r = redactor
+        self.prog = ""
+        self.short = ""  # this program's short flags whose value is a secret
+        self.needs = ""  # the subcommand that must come first ("login"), "" for none
+        self.pending: Callable[[str], str] | None = None
+        self.strict = False  # pending was set by a short flag: a following -x is the next option
+
+    def pending_refuses(self, arg: str) -> bool:
+        # A long option is never the value of the previous one (--token --verbose).
+        return arg.startswith("--") or (self.strict and arg.startswith("-") and len(arg) > 1)
+
+    def program(self, word: str) -> None:
+        prog = os.path.basename(word).lower()
+        self.prog = prog
+        self.short, self.needs = rules.SECRET_SHORT_FLAGS.get(prog, ("", ""))
+
+    def _expect(self, then: Callable[[str], str], strict: bool = False) -> str | None:
+        self.pending, self.strict = then, strict
+        return None
+
+    def arg(self, arg: str) -> str:
+        r, rx = self.r, _rx()
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1:
+            special = self._short(arg)
+            if special is not None:
+                return special
+        flag = rx.flag_arg.fullmatch(arg)
+        if flag is not None:
+            name, val = flag["name"], flag["val"]
+            if val is None:
+                if r._flag_is_secret(name):
+                    self._expect(r._mark)
+                elif self.prog in rules.CURL and name in rules.CURL_USER:
+                    self._expect(r._user_password)
+                elif self.prog in rules.SAMBA and arg in rules.SAMBA_USER_FLAGS:
+                    self._expect(r._samba_user)
+                return arg
+            if r._flag_is_secret(name):
+                return f"{flag['dash']}{name}={r._mark(val)}"
+            if self.prog in rules.CURL and name in rules.CURL_USER:
+                return f"{flag['dash']}{name}={r._user_password(val)}"
+            if self.prog in rules.SAMBA and f"--{name}" in rules.SAMBA_USER_FLAGS:
+                return f"{flag['dash']}{name}={r._samba_user(val)}"
+            return f"{flag['dash']}{name}={r.value(val)}"
+        pair = rx.pair_arg.fullmatch(arg)
+        if pair is not None:  # env-style NAME=VALUE: the whole rest is the value
+            name, val = pair["name"], pair["val"]
+            return f"{name}={r._mark(val) if r.name_is_secret(name) else r.value(val)}"
+        if rx.word_arg.fullmatch(arg):
+            if os.path.basename(arg).lower() in rules.PROGRAMS:
+                self.program(arg)
+                return arg
+            if self.needs and arg == self.needs:
+                self.needs = ""
+                return arg
+            if r._names_a_secret(arg):
+                # `git config user.password X`, `aws configure set aws_secret_access_key X`
+                self._expect(r._mark)
+                return arg
+        elif "/" in arg and os.path.basename(arg).lower() in rules.PROGRAMS:
+            self.program(arg)
+            return arg
+        return r.value(arg)
+
+    def _short(self, arg: str) -> str | None:
+        """A single-dash argument by this program's own rules, or None for the general ones."""
+        r, letter, rest = self.r, arg[1], arg[2:]
+        if self.prog in rules.SHELLS:
+            if arg[1:].isalpha() and "c" in arg[1:]:  # -c, -lc, -ec: the next word is a script
+                self._expect(r._shell_or_value, strict=True)
+                return arg
+            return None
+        if self.prog == "openssl":
+            if arg[1:] == "k":
+                self._expect(r._mark, strict=True)
+                return arg
+            if arg[1:] in rules.OPENSSL_PASS_OPTIONS:
+                self._expect(r._openssl_pass, strict=True)
+                return arg
+            return None
+        if self.prog in rules.SAMBA and letter == "U" and rest:
+            return f"-U{r._samba_user(rest)}"
+        if letter in self.short and not self.needs:
+            if rest:
+                return f"-{letter}{r._mark(rest)}"
+            self._expect(r._mark, strict=True)
+            return arg
+        return None
 
 
 def _copy(obj: Any) -> Any:

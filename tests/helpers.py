@@ -171,3 +171,56 @@ def _nest(git_repo: Any, base: Any, path: list[str], leaf: Any) -> Any:
                                               path[1:], leaf)
     builder.insert(path[0], inner, pygit2.enums.FileMode.TREE)
     return builder.write()
+
+
+def plant_paths(repo: Repo, files: dict[str, bytes], message: str | None = None,
+                parents: tuple[str, ...] = ()) -> None:
+    """Put files at their paths on refs/prov/runs with plain git plumbing, as a hand edit or a forger
+    would: one commit on top of the ref (or a root one if there is none yet), extra parents as given."""
+    env = {**os.environ, "GIT_INDEX_FILE": str(repo.path / ".git" / "plant-index")}
+    has_ref = subprocess.run(["git", "rev-parse", "-q", "--verify", "refs/prov/runs"], cwd=repo.path,
+                             capture_output=True, check=False).returncode == 0
+    if has_ref:
+        subprocess.run(["git", "read-tree", "refs/prov/runs"], cwd=repo.path, env=env, check=True)
+    else:
+        subprocess.run(["git", "read-tree", "--empty"], cwd=repo.path, env=env, check=True)
+    for path, data in files.items():
+        blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=data,
+                              capture_output=True, check=True).stdout.decode().strip()
+        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"],
+                       cwd=repo.path, env=env, check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    args = ["commit-tree", tree, "-m", message or "planted"]
+    for parent in (("refs/prov/runs",) if has_ref else ()) + parents:
+        args += ["-p", parent]
+    commit = repo.git(*args).strip()
+    repo.git("update-ref", "refs/prov/runs", commit)
+    os.unlink(env["GIT_INDEX_FILE"])
+
+
+def plant(repo: Repo, run_id: str, files: dict[str, bytes], message: str | None = None,
+          parents: tuple[str, ...] = ()) -> None:
+    """Put files into runs/<id>/ on refs/prov/runs with plain git plumbing, as a forger would."""
+    plant_paths(repo, {f"runs/{run_id[:2]}/{run_id}/{name}": data for name, data in files.items()},
+                message or f"prov: run {run_id}", parents)
+
+
+def refused(repo: Repo, result: Result, code: int, *words: str) -> None:
+    """A one-line error naming the problem, no run stored and the command not run (it would have
+    created the file `ran`)."""
+    assert result.code == code, (result.code, result.err)
+    assert "Traceback" not in result.err and result.err.count("\n") == 1, result.err
+    prefix = "git prov: usage: " if code == 2 else "git prov: error: "
+    assert result.err.startswith(prefix), result.err
+    for word in words:
+        assert word in result.err, (word, result.err)
+    assert repo.run_ids() == []
+    assert not (repo.path / "ran").exists(), "the command ran although the input was refused"
+    runs = repo.path / ".prov" / "runs"
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+# The diff sections in the contract's order (design.md "diff"), written out here, not read from the
+# registry, so that a change to the registry that breaks the contract fails the tests.
+SECTIONS = ("command", "code", "inputs", "params", "env", "outputs", "metrics", "status")

@@ -22,9 +22,8 @@ import jsonschema
 import pytest
 import rfc8785
 
-from tests.helpers import GIT_PROV, Repo, git, prov
+from tests.helpers import GIT_PROV, SECTIONS, Repo, git, plant_paths, prov
 
-SECTIONS = ["command", "code", "inputs", "params", "env", "outputs", "metrics", "status"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -140,12 +139,13 @@ def test_settings_live_in_git_config_under_prov(repo: Repo) -> None:
 
 def test_record_fields_and_types(repo: Repo) -> None:
     repo.write("data/a.csv", "1\n")
-    repo.write("metrics.json", json.dumps({"acc": 0.9}))
     (repo.path / "link").symlink_to("train.py")
     (repo.path / "sub").mkdir()
+    # Metrics come only from a file the run wrote (design.md "Evidence rules").
     result = prov(repo.path / "sub", "record", "-q", "-i", "../data", "-i", "../train.py", "-i", "../link",
                   "-o", "../out.txt", "-p", "model.depth=3", "-p", "lr=0.1", "-m", "../metrics.json", "--",
-                  "sh", "-c", "echo x > ../out.txt", env={"CONTRACT_PLAIN": "hello"})
+                  "sh", "-c", "echo x > ../out.txt; echo '{\"acc\": 0.9}' > ../metrics.json",
+                  env={"CONTRACT_PLAIN": "hello"})
     assert result.code == 0, result.err
     r = repo.newest()
     jsonschema.Draft202012Validator(SCHEMA).validate(r)
@@ -153,7 +153,8 @@ def test_record_fields_and_types(repo: Repo) -> None:
     body = {k: v for k, v in r.items() if k != "id"}
     assert hashlib.sha256(rfc8785.dumps(body)).hexdigest() == r["id"]
     assert r["schema_version"] == 2
-    assert r["command"]["argv"] == ["sh", "-c", "echo x > ../out.txt"] and r["command"]["cwd"] == "sub"
+    assert r["command"]["argv"] == ["sh", "-c", "echo x > ../out.txt; echo '{\"acc\": 0.9}' > ../metrics.json"]
+    assert r["command"]["cwd"] == "sub"
     st = r["status"]
     assert st["exit_code"] == 0 and st["signal"] is None and isinstance(st["duration_s"], (int, float))
     assert RFC3339_UTC.match(st["started_at"]) and RFC3339_UTC.match(st["ended_at"])
@@ -328,10 +329,13 @@ def test_diff_inputs_and_outputs_name_files_inside_directories(repo: Repo) -> No
 
 
 def test_diff_params_env_metrics_changes_are_path_kind_old_new(repo: Repo) -> None:
-    repo.write("m.json", json.dumps({"acc": 0.5}))
-    repo.record("-q", "-p", "model.depth=3", "-m", "m.json", "--", "true", env={"CONTRACT_VAR": "one"})
-    repo.write("m.json", json.dumps({"acc": 0.75}))
-    repo.record("-q", "-p", "model.depth=4", "-m", "m.json", "--", "true", env={"CONTRACT_VAR": "two"})
+    # The run writes m.json (only such a file's metrics are recorded); its argv stays the same.
+    repo.write("next.json", json.dumps({"acc": 0.5}))
+    repo.record("-q", "-p", "model.depth=3", "-m", "m.json", "--", "cp", "next.json", "m.json",
+                env={"CONTRACT_VAR": "one"})
+    repo.write("next.json", json.dumps({"acc": 0.75}))
+    repo.record("-q", "-p", "model.depth=4", "-m", "m.json", "--", "cp", "next.json", "m.json",
+                env={"CONTRACT_VAR": "two"})
     s = diff_json(repo)["sections"]
     for name, path, old, new in (("params", "model.depth", 3, 4), ("metrics", "acc", 0.5, 0.75),
                                  ("env", "env.vars.CONTRACT_VAR", "one", "two")):
@@ -469,23 +473,11 @@ def test_verify_all_checks_each_path_against_the_newest_run_that_recorded_it(rep
     assert result.code == 1 and "model.pkl" in result.out + result.err
 
 
-def plant(repo: Repo, path: str, data: bytes) -> None:
-    """Write one blob into refs/prov/runs with plain git, as a hand edit or a hostile peer would."""
-    blob = git(repo.path, "hash-object", "-w", "--stdin", input=data).strip()
-    env = {**os.environ, "GIT_INDEX_FILE": str(repo.path / ".git" / "contract-index")}
-    for args in (["read-tree", "refs/prov/runs"], ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"]):
-        subprocess.run(["git", *args], cwd=repo.path, env=env, check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
-    commit = repo.git("commit-tree", tree, "-p", "refs/prov/runs", "-m", "planted").strip()
-    repo.git("update-ref", "refs/prov/runs", commit)
-
-
 def test_an_edited_record_fails_its_id_check(repo: Repo) -> None:
     rid = repo.record("-q", "-p", "x=1", "--", "true")["id"]
     forged = repo.blob(rid).replace(b'"x": 1', b'"x": 2')
     assert forged != repo.blob(rid)
-    plant(repo, f"runs/{rid[:2]}/{rid}/run.json", forged)
+    plant_paths(repo, {f"runs/{rid[:2]}/{rid}/run.json": forged})
     result = repo.prov("verify", rid)
     assert result.code == 1 and rid[:12] in result.out + result.err
     assert repo.prov("verify", "--all").code == 1
@@ -499,7 +491,7 @@ def test_a_schema_invalid_record_is_refused_on_read_even_with_a_matching_id(repo
     body = {k: v for k, v in record.items() if k != "id"}
     body["status"]["exit_code"] = "zero"
     rid = hashlib.sha256(rfc8785.dumps(body)).hexdigest()
-    plant(repo, f"runs/{rid[:2]}/{rid}/run.json", json.dumps({**body, "id": rid}).encode())
+    plant_paths(repo, {f"runs/{rid[:2]}/{rid}/run.json": json.dumps({**body, "id": rid}).encode()})
     result = repo.prov("show", rid)
     assert result.code == 128 and rid[:12] in result.err
     one_line_error(result.err)

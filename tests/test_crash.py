@@ -20,6 +20,8 @@ from prov_git.store.repo import open_repo
 from tests.helpers import GIT_PROV, Repo, git
 
 KILLS = 27
+# Read at import, before the hermetic fixture clears PROV_* from the environment.
+SEED = int(os.environ.get("PROV_CRASH_SEED") or time.time_ns())
 LOCK = Path(".git") / "refs" / "prov" / "runs.lock"
 
 
@@ -80,7 +82,8 @@ def test_sigkill_at_random_moments_never_breaks_the_store(repo: Repo) -> None:
     repo.write("data/a.csv", "1\n")
     repo.commit_all("data")
     tail = tail_seconds(repo)
-    rng = random.Random(os.environ.get("PROV_CRASH_SEED", time.time_ns()))
+    rng = random.Random(SEED)
+    print(f"seed {SEED} (rerun with PROV_CRASH_SEED={SEED})")
     survived = gaps = locks = 0
     for i in range(KILLS):
         # The command sleeps a random few ms; the kill lands anywhere from before it ends to after
@@ -128,7 +131,7 @@ def test_sigkill_at_random_moments_never_breaks_the_store(repo: Repo) -> None:
     assert len(reflog) >= len(repo.run_ids()) and reflog[0].startswith(repo.git("rev-parse", "refs/prov/runs").strip())
     print(f"kills survived {survived}/{KILLS}; runs kept {len(repo.run_ids())}; mirror gaps {gaps}; "
           f"locks left {locks}")
-    assert survived == KILLS
+    assert survived == KILLS, f"PROV_CRASH_SEED={SEED}"
 
 
 NAIVE = textwrap.dedent("""

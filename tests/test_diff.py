@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import GIT_PROV, Repo
+from tests.helpers import GIT_PROV, SECTIONS, Repo
 
 PY = sys.executable
-SECTIONS = ("command", "code", "inputs", "params", "env", "outputs", "metrics", "status")
 
 
 @pytest.fixture(autouse=True)
@@ -367,7 +366,8 @@ def _normalize(text: str, a: str, b: str) -> str:
 
 
 def _snapshot_pair(repo: Repo) -> tuple[dict[str, Any], dict[str, Any]]:
-    cmd = ["--", PY, "-c", "import sys; sys.exit(int(open('code.txt').read()))"]
+    # The run writes metrics.json (only such a file's metrics are recorded).
+    cmd = ["--", PY, "-c", "import os, sys; os.utime('metrics.json'); sys.exit(int(open('code.txt').read()))"]
     repo.write("data/a.csv", "1,2\n")
     repo.write("metrics.json", '{"acc": 0.81}')
     repo.write("code.txt", "0")
@@ -468,7 +468,7 @@ def test_readable_paths_and_noise_patterns() -> None:
 
     assert readable(["model", "depth"]) == "model.depth"
     assert readable(["env", "vars", "CUDA_VISIBLE_DEVICES"]) == "env.vars.CUDA_VISIBLE_DEVICES"
-    assert readable(["argv", 2]) == "argv[2]" and readable(["a.b", "c d"]) == '["a.b"]["c d"]'
+    assert readable(["argv", 2]) == "argv[2]" and readable(["a.b", "c d"]) == '`a.b`.`c d`'
     noise = noise_from_config(["outputs.logs/*", "!env.vars.DISPLAY"])
     assert noise.ignores("env.vars.SSH_AUTH_SOCK") and noise.ignores("outputs.logs/a/b.txt")
     assert not noise.ignores("env.vars.DISPLAY") and not noise.ignores("env.vars.pwd")

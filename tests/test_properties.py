@@ -9,7 +9,7 @@ import string
 import tempfile
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import pygit2
 import pytest
@@ -187,8 +187,8 @@ def record_pairs(draw: st.DrawFn) -> tuple[rec.Record, rec.Record]:
     """Two records that share some sections (like two runs of one project) and differ in others."""
     a, other = draw(records()), draw(records())
     taken = draw(st.sets(st.sampled_from(SECTION_KEYS)))
-    body = {k: (other if k in taken else a)[k] for k in a if k != "id"}
-    return a, {**body, "id": rec.compute_id(body)}
+    body = {k: cast(dict[str, Any], other if k in taken else a)[k] for k in a if k != "id"}
+    return a, cast(rec.Record, {**body, "id": rec.compute_id(body)})
 
 
 @SETTINGS

@@ -46,7 +46,8 @@ def test_record_captures_every_section(repo: Repo) -> None:
     assert by_path["train.py"] == {"path": "train.py", "type": "file", "size": 18,
                                    "digest": sha256(b"print('training')\n")}
     assert by_path["data"]["type"] == "dir" and by_path["data"]["files"] == 2
-    assert record["outputs"] == [{"path": "model.pkl", "type": "file", "size": 1, "digest": sha256(b"m")}]
+    assert record["outputs"] == [{"path": "model.pkl", "type": "file", "size": 1, "digest": sha256(b"m"),
+                                  "written": True}]
     assert record["params"] == {"lr": 0.1, "model": {"depth": 6, "kind": "tree"}}
     assert record["metrics"] == {"acc": 0.9}
     env = record["env"]
@@ -160,7 +161,8 @@ def test_missing_output_is_recorded_with_warning(repo: Repo) -> None:
     result = repo.prov("record", "-o", "never.pkl", "--", "true")
     assert result.code == 0
     assert "never.pkl" in result.err and "warning" in result.err
-    assert repo.newest()["outputs"] == [{"path": "never.pkl", "type": "missing", "size": None, "digest": None}]
+    assert repo.newest()["outputs"] == [{"path": "never.pkl", "type": "missing", "size": None, "digest": None,
+                                          "written": False}]
 
 
 def test_paths_are_repo_relative_from_a_subdirectory(repo: Repo) -> None:

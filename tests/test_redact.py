@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prov_git.errors import ProvError
-from prov_git.redact import MARKER, Redactor, _rx, load_key, marker
+from prov_git.redact import MARKER, Redactor, _rx, marker
+from prov_git.store.keys import load_key
 
 KEY = bytes(range(32))
 R = Redactor(KEY)
@@ -275,11 +276,12 @@ def test_tree_redacts_under_secret_keys_and_token_strings() -> None:
               "apiKey": None, "ok": True, token: 1}
     out = R.tree(params)
     assert out["lr"] == 0.1
+    # A params integer under a secret name is marked (a PIN parses as a number); strings one by one.
     assert out["db"] == {"password": marker(KEY, "1234"), "host": "db"}
-    assert out["api_keys"] == marker(KEY, json.dumps(["k1x", "k2y"]))
-    assert out["auth"] == marker(KEY, json.dumps({"pw": "p", "user": "u"}))
+    assert out["api_keys"] == [marker(KEY, "k1x"), marker(KEY, "k2y")]
+    assert out["auth"] == {"user": marker(KEY, "u"), "pw": marker(KEY, "p")}
     assert out["notes"][0] == "see" and MARKER_RE.fullmatch(out["notes"][1])
-    assert out["apiKey"] == marker(KEY, "null")
+    assert out["apiKey"] is None  # null and booleans are never credentials
     assert out["ok"] is True
     assert_redacted(out, token, "k1x", "1234")
     assert params["db"]["password"] == 1234  # the input is not modified
@@ -288,6 +290,8 @@ def test_tree_redacts_under_secret_keys_and_token_strings() -> None:
 def test_tree_with_secret_name_and_scalars() -> None:
     assert R.tree("s3cret", name="password") == marker(KEY, "s3cret")
     assert R.tree(42, name="token") == marker(KEY, "42")
+    assert R.tree(0.5, name="token") == 0.5 and R.tree(True, name="password") is True
+    assert R.tree(42, name="token", metrics=True) == 42
     assert R.tree(42) == 42
     assert R.tree(("a", 1)) == ["a", 1]
 
@@ -382,7 +386,7 @@ def test_deny_adds_names_case_insensitively() -> None:
         "Internal_Host": marker(KEY, "db.corp"), "PATH": "/bin"}
     assert r.argv(["t", "--model", "m1", "--internal_url=u"]) == [
         "t", "--model", marker(KEY, "m1"), f"--internal_url={marker(KEY, 'u')}"]
-    assert r.tree({"model": {"depth": 3}}) == {"model": marker(KEY, '{"depth": 3}')}
+    assert r.tree({"model": {"depth": 3}}) == {"model": {"depth": marker(KEY, "3")}}
 
 
 def test_deny_wins_over_allow() -> None:
@@ -513,7 +517,7 @@ def test_concurrent_threads_agree_without_hard_links(
 def test_concurrent_processes_agree_on_one_key(tmp_path: Path) -> None:
     state = tmp_path / "prov"
     start = time.time() + 1.0  # every process starts racing at the same moment
-    code = ("import sys, time\nfrom pathlib import Path\nfrom prov_git.redact import load_key\n"
+    code = ("import sys, time\nfrom pathlib import Path\nfrom prov_git.store.keys import load_key\n"
             f"time.sleep(max(0.0, {start} - time.time()))\n"
             "sys.stdout.write(load_key(Path(sys.argv[1])).hex())\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(state)], stdout=subprocess.PIPE,
@@ -618,3 +622,135 @@ def test_property_output_never_contains_a_token_shape(text: str) -> None:
 def test_property_names_ending_in_a_secret_word_are_secret(prefix: list[str], word: str,
                                                            sep: str) -> None:
     assert R.name_is_secret(sep.join([*prefix, word]))
+
+
+# ------------------------------------------------------------- issue 12: wider rules (3-6, 8)
+
+HEX = "0123456789abcdef"
+NEW_SECRET_NAMES = [
+    "SSHPASS", "DB_PW", "MASTER_PW", "GITHUB_PAT", "GITLAB_PAT", "CR_PAT", "AZURE_DEVOPS_EXT_PAT",
+    "SONAR_LOGIN", "SSH_PRIVKEY", "GPG_PRIVKEY", "OTP_SEED", "MFA_SEED", "TOTP_SECRET",
+]
+
+
+@pytest.mark.parametrize("name", NEW_SECRET_NAMES)
+def test_new_secret_env_names(name: str) -> None:
+    assert R.name_is_secret(name)
+    assert_redacted(R.env({name: "plain-v4lue"}), "plain-v4lue")
+
+
+@pytest.mark.parametrize("key", ["pw", "db_pw", "pwd", "psw", "pin", "passcode", "otp", "user_pin"])
+def test_new_secret_params_keys(key: str) -> None:
+    assert_redacted(R.tree({key: "plain-v4lue"}), "plain-v4lue")
+    assert_redacted(R.tree({"db": {key: 4711}}), "4711")
+
+
+@pytest.mark.parametrize("name", ["PWD", "OLDPWD", "pw_conv", "pin_memory", "PATTERN", "SONAR_HOST",
+                                  "PIN_MEMORY", "PATH"])
+def test_new_rules_keep_harmless_names(name: str) -> None:
+    assert not R.name_is_secret(name)
+
+
+def test_values_carrying_a_credential_inside() -> None:
+    pw = "N3trcSecret"
+    out = R.env({"NETRC_DATA": f"machine api.example.com login ann password {pw}",
+                 "CURL_OPTS": "-sS -u ann:Cu7lSecret --retry 3"})
+    assert_redacted(out, pw, "Cu7lSecret")
+    assert "machine api.example.com login ann password [REDACTED" in out["NETRC_DATA"]
+    assert out["CURL_OPTS"].startswith("-sS -u ann:[REDACTED") and out["CURL_OPTS"].endswith("--retry 3")
+
+
+NEW_ARGV: list[tuple[str, list[str], str]] = [
+    ("mysql -pX", ["mysql", "-u", "root", "-pMy5ecret", "db"], "My5ecret"),
+    ("mysqldump -p X", ["mysqldump", "-p", "My5ecret", "db"], "My5ecret"),
+    ("sshpass -p X", ["sshpass", "-p", "Ss5ecret", "ssh", "host"], "Ss5ecret"),
+    ("sshpass -pX", ["sshpass", "-pSs5ecret", "ssh", "host"], "Ss5ecret"),
+    ("docker login -p X", ["docker", "login", "-u", "me", "-p", "Dk5ecret", "reg.io"], "Dk5ecret"),
+    ("redis-cli -a X", ["redis-cli", "-h", "cache", "-a", "Rd5ecret", "ping"], "Rd5ecret"),
+    ("mongo -p X", ["mongo", "-u", "admin", "-p", "Mg5ecret", "db"], "Mg5ecret"),
+    ("ldapsearch -w X", ["ldapsearch", "-x", "-D", "cn=admin", "-w", "Ld5ecret", "-b", "dc=x"], "Ld5ecret"),
+    ("smbclient -U u%X", ["smbclient", "//srv/share", "-U", "ann%Sm5ecret"], "Sm5ecret"),
+    ("smbclient -Uu%X", ["smbclient", "//srv/share", "-Uann%Sm5ecret"], "Sm5ecret"),
+    ("openssl enc -k X", ["openssl", "enc", "-aes-256-cbc", "-k", "Os5ecret", "-in", "f"], "Os5ecret"),
+    ("openssl -pass pass:X", ["openssl", "rsa", "-passin", "pass:Os6ecret", "-in", "k.pem"], "Os6ecret"),
+    ("ssh-keygen -N X", ["ssh-keygen", "-t", "ed25519", "-N", "Sk5ecret", "-f", "k"], "Sk5ecret"),
+    ("az login -p X", ["az", "login", "-u", "me@x.com", "-p", "Az5ecret"], "Az5ecret"),
+    ("--pw X", ["tool", "--pw", "Pw5ecret"], "Pw5ecret"),
+    ("--pwd X", ["tool", "--pwd", "Pw6ecret"], "Pw6ecret"),
+    ("env DB_PW=X", ["env", "DB_PW=En5ecret", "python", "x.py"], "En5ecret"),
+    ("env then mysql -pX", ["env", "A=1", "mysql", "-pEm5ecret"], "Em5ecret"),
+    ("sh -c curl -u", ["sh", "-c", "curl -fsS -u ann:Sc5ecret https://x | jq ."], "Sc5ecret"),
+    ("bash -lc mysql -pX", ["bash", "-lc", "cd /app && mysql -pSc6ecret db < dump.sql"], "Sc6ecret"),
+    ("sh -c env", ["sh", "-c", "DB_PW=Sc7ecret ./run.sh"], "Sc7ecret"),
+    ("sh -c quoted", ["sh", "-c", "sshpass -p 'Sc8 ecret' ssh h"], "Sc8 ecret"),
+    ("url password with /", ["git", "clone", "https://ann:ab/Ur5ecret@git.example.com/r.git"], "ab/Ur5ecret"),
+    ("curl --user=u:X", ["curl", "--user=ann:Cu5ecret", "https://x"], "Cu5ecret"),
+]
+
+
+@pytest.mark.parametrize(("label", "argv", "secret"), NEW_ARGV, ids=[c[0] for c in NEW_ARGV])
+def test_new_argv_forms(label: str, argv: list[str], secret: str) -> None:
+    out = R.argv(argv)
+    assert len(out) == len(argv) and out[0] == argv[0]
+    assert_redacted(out, secret)
+    # The same command line written into one string (a Makefile variable, a CI step).
+    if not any(" " in a for a in argv):
+        assert_redacted(R.value(" ".join(argv)), secret)
+
+
+def test_program_rules_leave_other_programs_alone() -> None:
+    for argv in (["docker", "run", "-p", "8080:80", "img"], ["mysql", "-P", "3306", "-h", "db"],
+                 ["python", "-p", "x"], ["openssl", "enc", "-kfile", "k.txt"], ["bash", "-x", "run.sh"],
+                 ["sh", "-c", "python train.py --epochs 3"], ["ssh-keygen", "-t", "ed25519", "-f", "k"]):
+        assert R.argv(argv) == argv, argv
+    assert R.value("docker run -u 1000:1000 -p 80:80 img") == "docker run -u 1000:1000 -p 80:80 img"
+
+
+NEW_TOKENS = [
+    ("vault-service-token", "hv" + "s." + body(95, 60, ALNUM + "_-")),
+    ("atlassian-api-token", "ATA" + "TT3" + body(186, 61)),
+    ("grafana-service-account-token", "gl" + "sa_" + body(32, 62) + "_" + body(8, 63, HEX)),
+    ("sentry-org-token", "sn" + "trys_eyJpYXQiO" + body(60, 64) + "_" + body(43, 65)),
+    ("sentry-user-token", "sn" + "tryu_" + body(64, 66, HEX)),
+    ("doppler service token", "dp" + ".st." + body(43, 67)),
+    ("doppler-api-token", "dp" + ".pt." + body(43, 68)),
+    ("postman-api-token", "PM" + "AK-" + body(24, 69, HEX) + "-" + body(34, 70, HEX)),
+    ("twilio-api-key", "S" + "K" + body(32, 71, HEX)),
+    ("linear-api-key", "lin" + "_api_" + body(40, 72)),
+    ("notion-api-token", "nt" + "n_" + body(11, 73, string.digits) + body(35, 74)),
+    ("hashicorp-tf-api-token", body(14, 75, HEX) + ".atlas" + "v1." + body(67, 76)),
+    ("authorization token 40-hex", "Authorization: token " + body(40, 77, HEX)),
+    ("authorization basic", "Authorization Basic " + "YW5uOn" + body(20, 78)),
+]
+
+
+@pytest.mark.parametrize(("rule", "token"), NEW_TOKENS, ids=[c[0] for c in NEW_TOKENS])
+def test_new_token_shapes(rule: str, token: str) -> None:
+    inner = token.split()[-1]
+    assert_redacted(R.value(token), inner)
+    assert_redacted(R.env({"BUILD_X": f"use {token} here"}), inner)
+    assert_redacted(R.argv(["tool", token]), inner)
+
+
+def test_a_40_hex_token_in_a_credential_position() -> None:
+    hexed = body(40, 79, HEX)
+    for text in (f"https://{hexed}@github.com/a/b.git", f"https://x-access-token:{hexed}@github.com/a",
+                 f"token {hexed}"):
+        assert_redacted(R.value(text), hexed)
+    assert R.value(f"commit {hexed}") == f"commit {hexed}"  # a commit id alone is not a credential
+
+
+METRICS = {"pass@1": 0.41, "pass@10": 0.7, "token_accuracy": 0.93, "token_loss": 1.2, "private_lb": 0.8,
+           "key_recall": 0.5, "recall@5": 0.6, "auth_success": True}
+
+
+def test_metrics_keep_their_numbers() -> None:
+    found: list[str] = []
+    assert R.tree(METRICS, metrics=True, found=found) == METRICS and found == []
+    assert R.tree({"password_strength": 3, "token": 7}, metrics=True) == {"password_strength": 3, "token": 7}
+
+
+def test_found_names_every_redacted_value() -> None:
+    found: list[str] = []
+    out = R.tree({"db": {"password": "x1", "port": 5432}, "lr": 0.1, "pin": 4711, "note": "hi"}, found=found)
+    assert found == ["db.password", "pin"] and out["db"]["port"] == 5432 and out["note"] == "hi"

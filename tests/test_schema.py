@@ -59,8 +59,8 @@ def reidentify(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample() -> dict[str, Any]:
-    """A record of the version this release writes."""
-    return assemble(
+    """A record of the version this release writes, as a plain dict to mutate."""
+    return dict(assemble(
         name=None,
         command={"argv": ["python", "train.py"], "cwd": ".", "executed": True},
         status={"exit_code": 0, "signal": None, "started_at": "2026-01-01T00:00:00.000001Z",
@@ -75,7 +75,7 @@ def sample() -> dict[str, Any]:
              "python": {"implementation": "CPython", "version": "3.11.7", "executable": "/usr/bin/python3"},
              "packages": {"numpy": "2.0"}, "vars": {"HOME": "/root"}},
         hash_algorithm="sha256",
-    )
+    ))
 
 
 def sample_v1() -> dict[str, Any]:
@@ -103,7 +103,7 @@ def sample_future() -> dict[str, Any]:
     record = copy.deepcopy(sample())
     record.update(schema_version=FUTURE, lineage={"parents": ["x"]})
     record["command"]["shell"] = "bash"
-    record["outputs"][0]["written"] = None
+    record["outputs"][0]["producer"] = None
     record["env"]["platform"]["kernel_flags"] = [1, 2]
     return reidentify(record)
 
@@ -261,7 +261,7 @@ def test_known_versions_are_not_newer() -> None:
 def test_known_part_names_and_drops_exactly_the_unknown_fields() -> None:
     future = sample_future()
     kept, dropped = schema.known_part(future)
-    assert sorted(dropped) == ["command.shell", "env.platform.kernel_flags", "lineage", "outputs[0].written"]
+    assert sorted(dropped) == ["command.shell", "env.platform.kernel_flags", "lineage", "outputs[0].producer"]
     assert kept["command"] == sample()["command"] and "lineage" not in kept
     assert kept["params"] == future["params"] and kept["env"]["vars"] == future["env"]["vars"]
     assert "shell" in future["command"]  # the record itself is untouched
@@ -287,3 +287,15 @@ def test_checker_agrees_with_jsonschema_on_generated_values(kind: str, path: tup
         node = node[key]
     node[path[-1]] = value
     agree(record)
+
+
+@pytest.mark.parametrize("name", ["run.schema.json", "run.v1.schema.json"])
+def test_every_registered_section_is_a_required_field_of_the_schema(name: str) -> None:
+    """The section registry and the schema cannot drift: a row without its field (or a renamed
+    field) would make every diff fail on a KeyError."""
+    from prov_git.records.sections import SECTIONS
+
+    doc = json.loads(read_text("schemas", name))
+    for section in SECTIONS:
+        assert section.key in doc["required"], (section.name, section.key)
+        assert section.key in doc["properties"], (section.name, section.key)

@@ -75,8 +75,8 @@ def plant_everything(repo: Repo) -> tuple[Planted, list[str], dict[str, str]]:
     env["BUILD_E"] = key
     p.add("env PEM private key", key_inner)
 
-    argv = [
-        "true", "--password", p.add("argv --password X", body()),
+    argv = [  # the run writes the metrics file (only such a file's metrics are recorded)
+        "sh", "-c", "touch metrics.json", "sh", "--password", p.add("argv --password X", body()),
         "--token=" + p.add("argv --token=X", body()),
         "--api-key", p.add("argv --api-key X", body()),
         "https://deploy:" + p.add("argv URL password", body()) + "@git.example.com/x.git",

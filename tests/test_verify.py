@@ -5,38 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import rfc8785
 
-from tests.helpers import Repo, git
-
-
-def plant(repo: Repo, run_id: str, files: dict[str, bytes], message: str | None = None,
-          parents: tuple[str, ...] = ()) -> None:
-    """Put files into runs/<id>/ on refs/prov/runs with plain git plumbing, as a forger would."""
-    env = {**os.environ, "GIT_INDEX_FILE": str(repo.path / ".git" / "plant-index")}
-    has_ref = subprocess.run(["git", "rev-parse", "-q", "--verify", "refs/prov/runs"], cwd=repo.path,
-                             capture_output=True, check=False).returncode == 0
-    if has_ref:
-        subprocess.run(["git", "read-tree", "refs/prov/runs"], cwd=repo.path, env=env, check=True)
-    else:
-        subprocess.run(["git", "read-tree", "--empty"], cwd=repo.path, env=env, check=True)
-    for name, data in files.items():
-        blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=data,
-                              capture_output=True, check=True).stdout.decode().strip()
-        subprocess.run(["git", "update-index", "--add", "--cacheinfo",
-                        f"100644,{blob},runs/{run_id[:2]}/{run_id}/{name}"], cwd=repo.path, env=env, check=True)
-    tree = subprocess.run(["git", "write-tree"], cwd=repo.path, env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
-    args = ["commit-tree", tree, "-m", message or f"prov: run {run_id}"]
-    for parent in (("refs/prov/runs",) if has_ref else ()) + parents:
-        args += ["-p", parent]
-    commit = repo.git(*args).strip()
-    repo.git("update-ref", "refs/prov/runs", commit)
-    os.unlink(env["GIT_INDEX_FILE"])
+from tests.helpers import Repo, git, plant
 
 
 def reidentify(record: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +42,8 @@ def test_clean_run_verifies(repo: Repo) -> None:
     assert repo.prov("verify", record["id"][:8]).code == 0
     assert repo.prov("verify", "--all").code == 0
     report = repo.prov("verify", "--json").json()
-    assert report == {"ok": True, "runs": [record["id"]], "paths_checked": 3, "problems": []}
+    assert report == {"ok": True, "runs": [record["id"]], "paths_checked": 3, "problems": [],
+                      "absent": []}
 
 
 def test_changed_and_vanished_paths_are_named(repo: Repo) -> None:

@@ -3,8 +3,8 @@ capture the present state for `--worktree` (nothing is run and nothing is writte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from prov_git.diff import SECTIONS
 from prov_git.diff.code import tree_commit
@@ -12,6 +12,7 @@ from prov_git.diff.compare import Comparison, Side, compare
 from prov_git.diff.paths import noise_from_config
 from prov_git.errors import MissingCommit, ProvError
 from prov_git.records import Record
+from prov_git.records.model import Entry
 from prov_git.store import code as code_store
 from prov_git.store import resolve, runs
 from prov_git.store.repo import Repo
@@ -23,7 +24,7 @@ def _decode(data: bytes) -> list[dict[str, Any]]:
     return decode_manifest(data)
 
 
-def _dir_entries(record: Record) -> list[dict[str, Any]]:
+def _dir_entries(record: Record) -> list[Entry]:
     return [e for e in record["inputs"] + record["outputs"] if e["type"] == "dir" and e.get("manifest")]
 
 
@@ -34,11 +35,11 @@ def known_fields(record: Record, warnings: list[str]) -> Record:
 
     if not is_newer(record):
         return record
-    kept, dropped = known_part(record)
+    kept, dropped = known_part(record)  # the fields of the newest known version: a Record
     if dropped:
         warnings.append(f"run {record['id'][:12]} has schema_version {record['schema_version']}, newer than "
                         f"{NEWEST}: not compared: {', '.join(dropped)}")
-    return kept
+    return cast(Record, kept)
 
 
 def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
@@ -69,7 +70,7 @@ def present_side(repo: Repo, base: Record) -> Side:
     digester = hashcache.digester_for(repo.state_dir, algorithm, repo.config_bool("prov.hashCache", True))
     manifests: dict[str, list[dict[str, Any]]] = {}
 
-    def describe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def describe(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for old in entries:
             entry, side = files.describe(workdir, old["path"], algorithm, digester, must_exist=False)
@@ -83,7 +84,8 @@ def present_side(repo: Repo, base: Record) -> Side:
                "inputs": describe(base["inputs"]), "outputs": describe(base["outputs"]),
                "env": recorder.capture_env(repo, recorder.redactor(repo))}
     digester.save()
-    return Side(record=present, manifests=manifests, worktree=True)
+    # The present state in the record's shape (with the base's fields a worktree cannot know).
+    return Side(record=cast(Record, present), manifests=manifests, worktree=True)
 
 
 def code_diff(repo: Repo, a: Side, b: Side, warnings: list[str]) -> tuple[code_store.CodeDiff | None, str | None]:
@@ -114,13 +116,3 @@ def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
     noise = noise_from_config(repo.config_all("prov.diff.ignore"))
     sections = compare(a, b, diff, problem, noise, only)
     return Comparison(a=a, b=b, sections=sections, warnings=warnings, patch=diff.patch if diff else "")
-
-
-def pager_command(repo: Repo) -> str:
-    """git's choice of pager: GIT_PAGER, core.pager, PAGER, then less."""
-    import os
-
-    for candidate in (os.environ.get("GIT_PAGER"), repo.config("core.pager"), os.environ.get("PAGER")):
-        if candidate is not None:
-            return candidate.strip()
-    return "less"

@@ -302,14 +302,15 @@ def _walk_run(repo: Repo, run_id: str, graph: Graph, depth: int, unbounded: bool
         return
     started = runs.parse_time(record["status"]["started_at"])
     for entry in record.get("inputs") or ():
-        if not entry.get("digest"):
+        digest = entry["digest"]
+        if not digest:
             continue
-        node = _file_node(entry["path"], entry["digest"])
+        node = _file_node(entry["path"], digest)
         graph.node(node)
         graph.edge(node["id"], f"run:{run_id}", "used")
         if not unbounded and depth <= 1:
             continue
-        producer = _producer(repo, entry["digest"], started)
+        producer = _producer(repo, digest, started)
         if producer is not None:
             graph.edge(f"run:{producer}", node["id"], "generated")
             _walk_run(repo, producer, graph, depth - 1, unbounded)

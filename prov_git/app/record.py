@@ -13,10 +13,12 @@ from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import collect_metrics, collect_params
-from prov_git.errors import InputError, ParamsError, UsageError
+from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
 from prov_git.records.digest import make_hasher
-from prov_git.redact import Redactor, load_key
-from prov_git.store import mirror, runs, snapshot
+from prov_git.records.text import escape_name
+from prov_git.redact import Redactor
+from prov_git.store import mirror, pending, runs, sign, snapshot
+from prov_git.store.keys import load_key, peek_key
 from prov_git.store.repo import Repo
 
 NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
@@ -26,7 +28,8 @@ NAME_MAX = 200  # schemas/run.schema.json: name.maxLength
 class RecordRequest:
     def __init__(self, argv: list[str], inputs: Sequence[str] = (), outputs: Sequence[str] = (),
                  params: Sequence[str] = (), params_files: Sequence[str] = (),
-                 metrics_files: Sequence[str] = (), name: str | None = None, execute: bool = True) -> None:
+                 metrics_files: Sequence[str] = (), name: str | None = None, execute: bool = True,
+                 sign: bool | None = None) -> None:
         self.argv = argv
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -35,6 +38,7 @@ class RecordRequest:
         self.metrics_files = list(metrics_files)
         self.name = name
         self.execute = execute
+        self.sign = sign  # --sign/--no-sign; None follows prov.sign, then commit.gpgSign
         self.replay: Replay | None = None  # set by rerun: where and from what the run is replayed
         self.params_value: dict[str, Any] = {}  # the Python API's params, over -p and params files
 
@@ -68,7 +72,7 @@ def redactor(repo: Repo, key: bytes | None = None) -> Redactor:
 
 
 def hash_algorithm(repo: Repo) -> str:
-    return (repo.config("prov.hashAlgorithm") or "sha256").lower()
+    return str(repo.setting("prov.hashAlgorithm"))
 
 
 def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
@@ -81,11 +85,8 @@ def capture_env(repo: Repo, redact: Redactor) -> dict[str, Any]:
 
 def preview_env(repo: Repo) -> dict[str, str]:
     """The env vars a record would store, redacted; writes nothing (not even a first key)."""
-    from prov_git.redact import KEY_FILE
-
-    key_file = repo.state_dir / KEY_FILE
     # Without a key yet, fingerprints are shown under a throwaway key: the marks are what matter.
-    key = load_key(repo.state_dir) if key_file.exists() else os.urandom(32)
+    key = peek_key(repo.state_dir) or os.urandom(32)
     chosen = env_capture.select_vars(os.environ, repo.config_all("prov.env.include"),
                                      repo.config_all("prov.env.exclude"))
     return redactor(repo, key).env(chosen)
@@ -136,7 +137,13 @@ def record_run(repo: Repo, request: RecordRequest, cwd: Path,
     steps = record_steps(repo, request, cwd, notify)
     next(steps)
     try:
-        steps.send(Ran(process.run(request.argv, cwd) if request.execute else process.not_executed()))
+        with process.deferred_signals():  # once the command ran, the store is not interrupted
+            try:
+                status = process.run(request.argv, cwd) if request.execute else process.not_executed()
+            except BaseException:
+                steps.close()
+                raise
+            steps.send(Ran(status))
     except StopIteration as done:
         result: RecordResult = done.value
         return result
@@ -168,28 +175,50 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     cwd = Path(os.path.realpath(cwd))
     algorithm = hash_algorithm(repo)
     make_hasher(algorithm)
-    input_paths = _paths(workdir, cwd, request.inputs)
-    output_paths = _paths(workdir, cwd, request.outputs)
+    input_paths = _paths(workdir, cwd, files.expand_globs(cwd, request.inputs, must_match=True))
+    output_paths = _paths(workdir, cwd, [p for p in request.outputs if not files.is_glob(p)])
+    output_globs = [p for p in request.outputs if files.is_glob(p)]  # expanded after the run
     redact = redactor(repo)
+    hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
-    ), request.params_value))
+    ), request.params_value), found=hidden)
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
+    mirror.check(repo)
+    runs.check_writable(repo, notify)
+    signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
     git = replay.git if replay else snapshot.capture(repo)
+    branch = git.get("branch")
+    if isinstance(branch, str):
+        git = {**git, "branch": _text(branch)}
     env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
-    command = {"argv": redact.argv(request.argv), "cwd": rel_cwd, "executed": request.execute}
+    command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
+               "executed": request.execute}
 
-    ran = yield
+    held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
+    # The last thing before the command: what each output and metrics file is now, to tell what
+    # the run wrote from what an earlier run left (docs/format.md, `written`).
+    matched_before = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+    watched = _Watch(workdir, output_paths + matched_before,
+                     [cwd / m for m in request.metrics_files]) if request.execute else None
+    try:
+        ran = yield
+    except BaseException:  # the command could not be started: nothing to keep
+        runs.release(repo, held)
+        raise
     status = ran.status
-    params = redact.tree(_merged(params, ran.params)) if ran.params else params
-    output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
+    params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
+    globbed = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+    if watched:
+        watched.absent_before(globbed)  # a match that is new since the command started
+    output_paths += [p for p in [*globbed, *_paths(workdir, cwd, ran.outputs)] if p not in output_paths]
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
@@ -199,22 +228,75 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     digester.save()
     side.update(out_side)
     for entry in outputs:
+        entry["written"] = watched.written(entry["path"]) if watched else None
         if entry["type"] == "missing":
             warnings.append(f"output {entry['path']} was not produced; recorded as missing")
+        elif entry["written"] is False:
+            warnings.append(f"output {entry['path']} was not written by this run (unchanged since before "
+                            "the command); recorded as not written")
+    metrics_files = [(m, cwd / m) for m in request.metrics_files]
+    if watched:
+        for shown, path in metrics_files:
+            if watched.stale(path):
+                warnings.append(f"metrics file {shown} was not written by this run (unchanged since before "
+                                "the command); its metrics are not recorded")
+        metrics_files = [(shown, path) for shown, path in metrics_files if not watched.stale(path)]
+    hidden_metrics: list[str] = []
     try:
-        metrics = redact.tree(collect_metrics([(m, cwd / m) for m in request.metrics_files]))
+        metrics = redact.tree(collect_metrics(metrics_files), metrics=True, found=hidden_metrics)
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
-    metrics = redact.tree(_merged(metrics, ran.metrics)) if ran.metrics else metrics
+    if ran.metrics:
+        metrics = redact.tree(_merged(metrics, ran.metrics), metrics=True, found=hidden_metrics)
+    if hidden or hidden_metrics:
+        warnings.append(_redacted_line(hidden, hidden_metrics))
     record = rec.assemble(
-        name=redact.value(request.name) if request.name else request.name, command=command,
+        name=redact.value(_text(request.name)) if request.name else request.name, command=command,
         status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
         hash_algorithm=algorithm, extra={"rerun_of": replay.rerun_of} if replay else None,
     )
-    store_record(repo, record, side, notify)
+    with sign.session(signed) as unsigned:
+        store_record(repo, record, side, notify, held)
+    warnings += unsigned
     return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
                         stats=digester.stats.line())
+
+
+def _redacted_line(params: list[str], metrics: list[str]) -> str:
+    """One line naming what was stored as a marker (a name that only looks secret can be allowed)."""
+    parts = [f"{kind} {', '.join(dict.fromkeys(paths))}" for kind, paths in (("params", params),
+                                                                            ("metrics", metrics)) if paths]
+    return (f"stored as secret markers: {'; '.join(parts)} "
+            "(a harmless name: git config --add prov.redact.allow NAME)")
+
+
+class _Watch:
+    """Fingerprints of the outputs and metrics files taken just before the command ran.
+
+    An output is `written` when its fingerprint after the command differs from before (it appeared,
+    changed, or, for a directory, any file below it did); one that is absent afterwards is not.
+    Paths named only after the command (the Python API's run.output) have no before: None."""
+
+    def __init__(self, workdir: Path, outputs: Sequence[str], metrics_files: Sequence[Path]) -> None:
+        self.workdir = workdir
+        self.before = {rel: files.fingerprint(str(workdir / rel)) for rel in outputs}
+        self.metrics_before = {str(p): files.fingerprint(str(p)) for p in metrics_files}
+
+    def absent_before(self, rels: Sequence[str]) -> None:
+        for rel in rels:
+            self.before.setdefault(rel, None)
+
+    def written(self, rel: str) -> bool | None:
+        if rel not in self.before:
+            return None
+        after = files.fingerprint(str(self.workdir / rel))
+        return after is not None and after != self.before[rel]
+
+    def stale(self, path: Path) -> bool:
+        """A metrics file that was there before the command and is exactly as it was."""
+        before = self.metrics_before.get(str(path))
+        return before is not None and files.fingerprint(str(path)) == before
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -226,12 +308,39 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _text(value: str) -> str:
+    """A name as the OS gave it (argv, cwd, --name, branch), JSON-safe: bytes that are not UTF-8
+    arrive as surrogates and are escaped (records/text.py); any other text is kept as it is."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return escape_name(value)
+    return value
+
+
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
-                 notify: Callable[[str], None] | None = None) -> None:
-    """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends."""
+                 notify: Callable[[str], None] | None = None, held: str | None = None) -> None:
+    """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends.
+    A run the ref cannot take is saved under .git/prov/pending/ for `git prov recover`."""
     run_id = record["id"]
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
-    runs.append(repo, run_id, payload, pins, record["status"]["started_at"], notify=notify)
-    mirror.write_run(repo, run_id, payload)
+    started = record["status"]["started_at"]
+    try:
+        runs.append(repo, run_id, payload, pins, started, notify=notify)
+    except StoreError as exc:
+        try:
+            folder = pending.save(repo, run_id, payload, pins, started, held)  # keeps the hold
+        except OSError as also:
+            raise StoreError(f"run {run_id[:12]} ran but was not stored ({exc}), nor saved for "
+                             f"recovery ({also.strerror})") from None
+        how = "git prov recover" if folder.parent == pending.root(repo) else f"git prov recover {folder}"
+        raise RunPending(f"run {run_id[:12]} ran but was not stored ({exc}); it is saved in {folder}: "
+                         f"store it with `{how}`") from None
+    runs.release(repo, held)
+    try:
+        mirror.write_run(repo, run_id, payload)
+    except OSError as exc:  # the run is stored: the mirror is a view `git prov mirror` rebuilds
+        if notify is not None:
+            notify(f".prov/ not updated ({exc.strerror}); the run is stored: `git prov mirror` rewrites it")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ def code_of(record: Record) -> str | None:
     return str(code) if code else None
 
 
-def _matches(root: Path, entry: dict[str, Any], algorithm: str) -> bool | None:
+def _matches(root: Path, entry: Mapping[str, Any], algorithm: str) -> bool | None:
     """Whether root/path has the recorded content; None when it does not exist there."""
     try:
         now, _ = files.describe(root, entry["path"], algorithm, files.plain_digester(algorithm), must_exist=False)
@@ -114,7 +114,7 @@ def _matches(root: Path, entry: dict[str, Any], algorithm: str) -> bool | None:
     return bool(now["type"] == entry["type"] and now["digest"] == entry["digest"])
 
 
-def source_of(tree: Path, workdir: Path, entry: dict[str, Any], algorithm: str) -> Source:
+def source_of(tree: Path, workdir: Path, entry: Mapping[str, Any], algorithm: str) -> Source:
     """Tree copy first (it is the recorded code), then the work tree's; else why neither will do."""
     if _matches(tree, entry, algorithm):
         return Source(entry["path"], "tree")
@@ -180,7 +180,7 @@ def _remove(path: Path) -> None:
 # ----------------------------------------------------------------------------------- comparing
 
 
-def file_digests(entry: dict[str, Any], manifests: dict[str, list[dict[str, Any]]]) -> dict[str, str | None]:
+def file_digests(entry: Mapping[str, Any], manifests: dict[str, list[dict[str, Any]]]) -> dict[str, str | None]:
     """path -> digest of each file an output entry stands for (files inside a directory one by one)."""
     if entry["type"] == "missing":
         return {}
@@ -192,7 +192,7 @@ def file_digests(entry: dict[str, Any], manifests: dict[str, list[dict[str, Any]
     return {entry["path"]: entry["digest"]}
 
 
-def compare_outputs(old: Iterator[dict[str, Any]] | list[dict[str, Any]], new: list[dict[str, Any]],
+def compare_outputs(old: Iterable[Mapping[str, Any]], new: Sequence[Mapping[str, Any]],
                     old_manifests: dict[str, list[dict[str, Any]]],
                     new_manifests: dict[str, list[dict[str, Any]]]) -> tuple[list[str], list[str], list[str]]:
     """(identical, differs, missing) file paths; a file only the rerun produced differs."""

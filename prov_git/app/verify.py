@@ -27,7 +27,7 @@ from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
 from prov_git.records.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
 from prov_git.records.schema import validate_strict
-from prov_git.store import mirror, pins, runs
+from prov_git.store import mirror, pins, runs, sign
 from prov_git.store.repo import Repo
 
 
@@ -36,6 +36,7 @@ class Report:
     runs: list[str] = field(default_factory=list)
     paths: int = 0
     problems: list[Problem] = field(default_factory=list)
+    absent: list[Problem] = field(default_factory=list)  # --all: recorded, not on disk; not a problem
 
     @property
     def ok(self) -> bool:
@@ -43,7 +44,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "runs": self.runs, "paths_checked": self.paths,
-                "problems": [p.as_dict() for p in self.problems]}
+                "problems": [p.as_dict() for p in self.problems], "absent": [p.as_dict() for p in self.absent]}
 
 
 @dataclass
@@ -149,17 +150,6 @@ def _short(entry: dict[str, Any] | None) -> str:
     return f"{algorithm}:{hexdigest[:12]}"
 
 
-def newest_owner(loaded: Sequence[Loaded]) -> dict[str, tuple[Loaded, dict[str, Any]]]:
-    """Each recorded path -> (the newest run that recorded it, its entry); newest = (start, id)."""
-    usable = [(r, r.record) for r in loaded if r.record is not None]
-    usable.sort(key=lambda u: (runs.parse_time(u[1]["status"]["started_at"]), u[0].id), reverse=True)
-    owner: dict[str, tuple[Loaded, dict[str, Any]]] = {}
-    for run, record in usable:
-        for entry in entries(record):
-            owner.setdefault(entry["path"], (run, entry))
-    return owner
-
-
 # ------------------------------------------------------------------------------------- I/O
 
 
@@ -223,6 +213,10 @@ def check_on_disk(workdir: Path, run: Loaded, entry: dict[str, Any]) -> list[Pro
     """One recorded path against the work tree now."""
     if entry["type"] == "missing":
         return []  # the run did not produce it: nothing to hold it to
+    if entry.get("written") is False:
+        # The file is an earlier run's: matching it on disk proves nothing about this run.
+        return [Problem(run.id, "not-written", entry["path"],
+                        "was not written by this run (it was there, unchanged, before the command started)")]
     record = run.record
     assert record is not None
     algorithm = algorithm_of(record)
@@ -252,13 +246,56 @@ def verify_runs(repo: Repo, run_ids: Sequence[str]) -> Report:
     return _report(repo, loaded, None, pairs)
 
 
+def recorders(loaded: Sequence[Loaded]) -> dict[str, list[tuple[Loaded, dict[str, Any]]]]:
+    """Each path -> every run that recorded it as its own (not missing, not `written: false`),
+    newest first (start time, then id)."""
+    usable = [(r, r.record) for r in loaded if r.record is not None]
+    usable.sort(key=lambda u: (runs.parse_time(u[1]["status"]["started_at"]), u[0].id), reverse=True)
+    found: dict[str, list[tuple[Loaded, dict[str, Any]]]] = {}
+    for run, record in usable:
+        for entry in entries(record):
+            if entry["type"] != "missing" and entry.get("written") is not False:
+                found.setdefault(entry["path"], []).append((run, entry))
+    return found
+
+
+def check_path(workdir: Path, candidates: Sequence[tuple[Loaded, dict[str, Any]]]) -> tuple[list[Problem], bool]:
+    """A path on disk against every run that recorded it: fine when its content is any one of
+    theirs (clones share runs: another clone's newer run does not make this one's file wrong), a
+    problem (held to the newest) when it is none of them. Second value: the path is absent."""
+    newest_run, newest_entry = candidates[0]
+    path = newest_entry["path"]
+    now_by_algorithm: dict[str, dict[str, Any]] = {}
+    for run, entry in candidates:
+        assert run.record is not None
+        algorithm = algorithm_of(run.record)
+        if algorithm not in now_by_algorithm:
+            try:
+                files.repo_relative(workdir, workdir, path)  # never read through a symlink out of the tree
+                now_by_algorithm[algorithm] = files.describe(workdir, path, algorithm,
+                                                             files.plain_digester(algorithm), must_exist=False)[0]
+            except InputError as exc:
+                return [Problem(newest_run.id, "unreadable", path, _one_line(exc))], False
+        now = now_by_algorithm[algorithm]
+        if now["type"] == "missing":
+            return [], True
+        if now["type"] == entry["type"] and now["digest"] == entry["digest"]:
+            return [], False
+    return check_on_disk(workdir, newest_run, newest_entry), False
+
+
 def verify_all(repo: Repo) -> Report:
-    """Every run's integrity; each path on disk against the newest run that recorded it."""
+    """Every run's integrity; each path on disk against every run that recorded it."""
     loaded = [load_run(repo, run_id) for run_id in sorted(runs.all_ids(repo))]
-    owners = newest_owner(loaded)
-    pairs = [owners[path] for path in sorted(owners)]
-    report = _report(repo, loaded, pins.pinned_commits(repo), pairs)
+    report = _report(repo, loaded, pins.pinned_commits(repo), [])
     if repo.workdir is not None:
+        for path, candidates in sorted(recorders(loaded).items()):
+            report.paths += 1
+            problems, absent = check_path(repo.workdir, candidates)
+            report.problems += problems
+            if absent:
+                report.absent.append(Problem(candidates[0][0].id, "absent", path,
+                                             f"not on disk (recorded by {len(candidates)} run(s))"))
         report.problems += stray_mirror_runs(repo, {r.id for r in loaded})
     return report
 
@@ -283,3 +320,49 @@ def verify_specs(repo: Repo, specs: Sequence[str]) -> Report:
     from prov_git.store.resolve import resolve
 
     return verify_runs(repo, [resolve(repo, spec) for spec in specs])
+
+
+# ------------------------------------------------------------------------------ signatures
+
+
+@dataclass
+class SignatureReport:
+    """verify --signatures: each run's signature state, as git checks its run commit."""
+
+    runs: list[tuple[str, sign.Signature]] = field(default_factory=list)
+    hint: str | None = None  # what to configure so that the signatures can be trusted at all
+
+    def failed(self, require_signed: bool) -> bool:
+        """A bad signature always fails; with require_signed, so does anything not good."""
+        return any(s.state in ("bad", "revoked") or (require_signed and not s.trusted) for _, s in self.runs)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, s in self.runs:
+            out[s.state] = out.get(s.state, 0) + 1
+        return out
+
+    def as_dict(self, require_signed: bool = False) -> dict[str, Any]:
+        return {"ok": not self.failed(require_signed), "hint": self.hint,
+                "runs": [{"run": run_id, **s.as_dict()} for run_id, s in self.runs]}
+
+
+def verify_signatures(repo: Repo, specs: Sequence[str]) -> SignatureReport:
+    """The signature of each given run (every run when none is given), newest first."""
+    from prov_git.store.resolve import resolve
+
+    wanted = [resolve(repo, spec) for spec in dict.fromkeys(specs)]
+    commits: dict[str, str] = {}
+    order: list[str] = []
+    for ref in runs.iter_newest(repo):
+        commits.setdefault(ref.id, ref.commit)
+        order.append(ref.id)
+    chosen = list(dict.fromkeys(wanted)) if wanted else list(dict.fromkeys(order))
+    found = sign.check_runs(repo, {r: commits[r] for r in chosen if r in commits})
+    report = SignatureReport()
+    for run_id in chosen:
+        report.runs.append((run_id, found.get(run_id) or sign.Signature(
+            "", "unsigned", detail=f"no run commit on {runs.REF} carries it")))
+    if any("allowedSignersFile" in s.detail for _, s in report.runs):
+        report.hint = sign.ALLOWED_SIGNERS_HINT
+    return report

@@ -109,12 +109,27 @@ def _utf8(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def without_git_wrapper(variables: Mapping[str, str]) -> dict[str, str]:
+    """The environment as the user's shell had it, before `git prov` went through git: git sets
+    GIT_EXEC_PATH and puts that folder first on PATH for every external subcommand, so `git prov`
+    and `git-prov` would otherwise record different env.vars for the same command."""
+    out = dict(variables)
+    exec_path = out.pop("GIT_EXEC_PATH", None)
+    path = out.get("PATH")
+    if exec_path and path is not None:
+        first, _, rest = path.partition(os.pathsep)
+        if first.rstrip("/") == exec_path.rstrip("/"):
+            out["PATH"] = rest
+    return out
+
+
 def select_vars(
     variables: Mapping[str, str], include: Sequence[str], exclude: Sequence[str]
 ) -> dict[str, str]:
-    """Every variable by default; prov.env.include narrows to matching names, prov.env.exclude drops."""
+    """Every variable by default (git's wrapper variables left out); prov.env.include narrows to
+    matching names, prov.env.exclude drops."""
     chosen = {}
-    for name, value in variables.items():
+    for name, value in without_git_wrapper(variables).items():
         if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
             continue
         if any(fnmatch.fnmatchcase(name, p) for p in exclude):

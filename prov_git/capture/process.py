@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,26 @@ def _spawn(argv: list[str], cwd: Path) -> int:
     finally:
         if move:
             os.chdir(here)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """SIGINT/SIGTERM/SIGHUP/SIGQUIT arriving outside the command's own lifetime (run() forwards
+    those during it) wait until the block ends: a run whose command finished is stored, then the
+    signal takes its usual effect. An ignored signal stays ignored."""
+    caught: list[int] = []
+
+    def later(signum: int, _frame: object) -> None:
+        caught.append(signum)
+
+    previous = {s: signal.signal(s, later) for s in FORWARDED if signal.getsignal(s) != signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(caught):
+            os.kill(os.getpid(), signum)
 
 
 def run(argv: Sequence[str], cwd: Path) -> dict[str, Any]:

@@ -24,11 +24,17 @@ def compare(runs: tuple[str, ...], limit: int | None, where: tuple[str, ...], so
             fmt: str, transpose: bool) -> int:
     """A table of runs x the params and metrics that differ between them; constant ones are named below."""
     from prov_git.app.query import Filters, compare_runs
-    from prov_git.app.repository import open_here
+    from prov_git.app.repository import open_here, pager_command
+    from prov_git.commands import _pager
     from prov_git.records import render_query
 
+    repo = open_here()
     filters = Filters(where, sort, name, since, until, limit)
-    table = compare_runs(open_here(), runs, filters, columns, show_all).as_dict()
+    table = compare_runs(repo, runs, filters, columns, show_all).as_dict()
     width = shutil.get_terminal_size((120, 24)).columns
-    click.echo(render_query.compare(table, fmt, width, transpose))
+    text = render_query.compare(table, fmt, width, transpose)
+    if fmt == "table":
+        _pager.show(text, pager_command(repo), color=False)  # paged on a terminal, like log
+    else:
+        click.echo(text)
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+
 import click
 
 from prov_git.commands._options import CONTEXT, color_option, json_option, use_color, warn
@@ -19,18 +22,19 @@ from prov_git.commands._options import CONTEXT, color_option, json_option, use_c
 @color_option
 @click.option("--no-pager", is_flag=True, help="Do not page long output.")
 def diff(runs: tuple[str, ...], as_json: bool, patch: bool, stat: bool, sections: str | None,
-         worktree: bool, exit_code: bool, color: bool | None, no_pager: bool) -> int:
+         worktree: bool, exit_code: bool, color: str | None, no_pager: bool) -> int:
     """Explain what changed between RUN_A and RUN_B (default @~1 and @; one RUN: it and @).
 
     Values that differ in every run by nature (timings, PWD, OLDPWD, SHLVL, _, terminal and session
     variables) never make runs differ. Add patterns over section-qualified paths with
     `git config --add prov.diff.ignore 'params.seed'`; a leading ! un-ignores ('!env.vars.DISPLAY').
     """
-    from prov_git.app.diff import diff_runs, pager_command
-    from prov_git.app.repository import open_here
+    from prov_git.app.diff import diff_runs
+    from prov_git.app.repository import open_here, pager_command
     from prov_git.commands import _pager
     from prov_git.diff import render_json, render_text
     from prov_git.diff.compare import parse_sections
+    from prov_git.records.render import wrap_lines
 
     repo = open_here()
     comparison = diff_runs(repo, runs, worktree=worktree, only=parse_sections(sections))
@@ -39,7 +43,9 @@ def diff(runs: tuple[str, ...], as_json: bool, patch: bool, stat: bool, sections
     if as_json:
         click.echo(render_json.dumps(comparison, patch))
     else:
-        painted = use_color(color)
+        painted = use_color(color, repo)
         text = render_text.render(comparison, color=painted, stat=stat, patch=patch)
+        if sys.stdout.isatty():  # on a terminal, long values wrap instead of running off the edge
+            text = wrap_lines(text, shutil.get_terminal_size().columns)
         _pager.show(text, pager_command(repo), color=painted, enabled=not no_pager)
     return 1 if exit_code and not comparison.identical else 0

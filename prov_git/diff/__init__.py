@@ -7,4 +7,6 @@ store), `status` (exit and signal; duration and resources as information). `comp
 them, `gather` is the I/O edge (store, present state), `render_text` and `render_json` format.
 """
 
-SECTIONS = ("command", "code", "inputs", "params", "env", "outputs", "metrics", "status")
+from prov_git.records.sections import NAMES as SECTIONS
+
+__all__ = ["SECTIONS"]

@@ -6,6 +6,7 @@ done by prov_git.store.code; this module turns its result into the section.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:  # the store builds it; the diff only reads its fields
     from prov_git.store.code import CodeDiff
 
 
-def tree_commit(git: dict[str, Any]) -> str | None:
+def tree_commit(git: Mapping[str, Any]) -> str | None:
     """The commit whose tree holds what the run saw (the snapshot when it ran dirty)."""
     return git.get("snapshot") or git.get("commit")
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prov_git.diff import SECTIONS, code, files, metrics, status, structure
 from prov_git.diff.paths import Noise
 from prov_git.records import Record
+from prov_git.records.sections import SECTIONS as REGISTRY
 
 if TYPE_CHECKING:  # the store builds it; the diff only reads its fields
     from prov_git.store.code import CodeDiff
 
 Section = dict[str, Any]
-NOT_RUN = ("command", "params", "metrics", "status")  # sections --worktree cannot know
+DEFAULTS = Noise()  # the built-in noise patterns alone
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class Comparison:
     def same(self) -> list[str]:
         return [name for name, s in self.sections.items() if not s["changed"] and s.get("compared", True)]
 
+    def ignored_by_config(self) -> list[str]:
+        """Section-qualified paths that differ but were left out by a prov.diff.ignore pattern
+        (the built-in noise, PWD, SHLVL..., is not listed: it differs in nearly every pair)."""
+        found = []
+        for name, section in self.sections.items():
+            for path in section.get("ignored", []):
+                qualified = path if name == "env" else f"{name}.{path}"
+                if not DEFAULTS.ignores(qualified):
+                    found.append(qualified)
+        return found
+
     def not_compared(self) -> list[str]:
         return [name for name, s in self.sections.items() if not s.get("compared", True)]
 
@@ -55,24 +67,24 @@ class Comparison:
 def compare(a: Side, b: Side, code_diff: CodeDiff | None, code_problem: str | None, noise: Noise,
             only: Sequence[str] = SECTIONS) -> dict[str, Section]:
     """Every selected section, in the contract's order."""
-    ra, rb = a.record, b.record
-    builders = {
-        "command": lambda: structure.command(ra["command"], rb["command"], noise),
-        "code": lambda: code.compare(ra["git"], rb["git"], code_diff, code_problem, noise),
-        "inputs": lambda: files.compare(ra["inputs"], rb["inputs"], a.manifests, b.manifests, "inputs", noise),
-        "params": lambda: structure.params(ra["params"], rb["params"], noise),
-        "env": lambda: structure.env(ra["env"], rb["env"], noise),
-        "outputs": lambda: files.compare(ra["outputs"], rb["outputs"], a.manifests, b.manifests, "outputs",
-                                         noise),
-        "metrics": lambda: metrics.compare(ra["metrics"], rb["metrics"], noise),
-        "status": lambda: status.compare(ra["status"], rb["status"], noise),
+    # The registry names fields by string: read the records as plain mappings here.
+    ra, rb = cast(Mapping[str, Any], a.record), cast(Mapping[str, Any], b.record)
+    comparers: dict[str, Callable[[str, str], Section]] = {
+        "command": lambda key, _: structure.command(ra[key], rb[key], noise),
+        "code": lambda key, _: code.compare(ra[key], rb[key], code_diff, code_problem, noise),
+        "files": lambda key, name: files.compare(ra[key], rb[key], a.manifests, b.manifests, name, noise),
+        "params": lambda key, _: structure.params(ra[key], rb[key], noise),
+        "env": lambda key, _: structure.env(ra[key], rb[key], noise),
+        "metrics": lambda key, _: metrics.compare(ra[key], rb[key], noise),
+        "status": lambda key, _: status.compare(ra[key], rb[key], noise),
     }
-    sections = {name: builders[name]() for name in SECTIONS if name in only}
+    sections = {spec.name: comparers[spec.comparer](spec.key, spec.name)
+                for spec in REGISTRY if spec.name in only}
     if b.worktree:
         # Nothing ran: what a rerun would pass or produce is unknown, not equal.
-        for name in NOT_RUN:
-            if name in sections:
-                sections[name]["compared"] = False
+        for spec in REGISTRY:
+            if spec.needs_run and spec.name in sections:
+                sections[spec.name]["compared"] = False
     return sections
 
 

@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from prov_git.diff.compare import Comparison, Side
+from prov_git.diff.files import KINDS
 from prov_git.records.render import commit_label, outcome, short, when
+from prov_git.records.sections import BY_NAME
 
 Section = dict[str, Any]
 WIDTH = 80  # long values go on their own lines past this; --stat scales its graph to it
@@ -114,7 +116,7 @@ def _status(section: Section, paint: Paint) -> list[str]:
 # ------------------------------------------------------------------------------------ files
 
 _LETTER = {"added": "A", "removed": "D", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C",
-           "typechange": "T"}
+           "typechange": "T", "missing": "!", "not_written": "="}
 
 
 def _size(meta: dict[str, Any] | None) -> str:
@@ -133,6 +135,12 @@ def _digest(meta: dict[str, Any] | None) -> str:
 
 def _file_detail(item: dict[str, Any]) -> str:
     old, new = item["old"], item["new"]
+    if item["change"] == "missing":
+        side = "a" if old is not None else "b"
+        return f"missing in {side} (declared, not produced); not declared in {'b' if side == 'a' else 'a'}"
+    if item["change"] == "not_written":
+        wrote = "a" if item["written"][0] else "b"
+        return f"same content, but only {wrote} wrote it (the other found an earlier run's file)"
     if old is None:
         return f"{_size(new)}  {_digest(new)}"
     if new is None:
@@ -144,8 +152,9 @@ def _file_detail(item: dict[str, Any]) -> str:
 def _files(section: Section, paint: Paint) -> list[str]:
     details = section["details"]
     width = max((len(d["path"]) for d in details), default=0)
-    style: dict[str, Callable[[str], str]] = {"added": paint.new, "removed": paint.old,
-                                              "modified": lambda t: paint(t, fg="yellow")}
+    yellow: Callable[[str], str] = lambda t: paint(t, fg="yellow")  # noqa: E731
+    style: dict[str, Callable[[str], str]] = {"added": paint.new, "removed": paint.old, "modified": yellow,
+                                              "missing": paint.old, "not_written": yellow}
     return [f"  {style[d['change']](_LETTER[d['change']])} {d['path'].ljust(width)}  {_file_detail(d)}"
             for d in details]
 
@@ -242,7 +251,7 @@ def _title(name: str, section: Section, stat: bool) -> str:
     if name == "code" and "unavailable" not in section and not stat:  # --stat ends with the same line
         return f"{name}  ({code_summary(section)})"
     if name in ("inputs", "outputs"):
-        counts = [f"{len(section[k])} {k}" for k in ("added", "removed", "modified") if section[k]]
+        counts = [f"{len(section[k])} {k.replace('_', ' ')}" for k in KINDS if section.get(k)]
         return f"{name}  ({', '.join(counts)})"
     return name
 
@@ -260,20 +269,19 @@ def summary(comparison: Comparison, paint: Paint) -> str:
 def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bool = False) -> str:
     paint = Paint(color)
     body: dict[str, Callable[[Section], list[str]]] = {
-        "command": lambda s: _structural(s, paint),
+        "structure": lambda s: _structural(s, paint),
         "code": lambda s: _code(s, paint, stat),
-        "inputs": lambda s: _files(s, paint),
-        "params": lambda s: _structural(s, paint),
-        "env": lambda s: _structural(s, paint),
-        "outputs": lambda s: _files(s, paint),
-        "metrics": lambda s: _structural(s, paint),
+        "files": lambda s: _files(s, paint),
         "status": lambda s: _status(s, paint),
     }
     lines = header(comparison, paint)
     for name, section in comparison.sections.items():
         if section["changed"]:
-            lines += ["", paint.title(_title(name, section, stat)), *body[name](section)]
+            lines += ["", paint.title(_title(name, section, stat)), *body[BY_NAME[name].renderer](section)]
     if patch and comparison.patch:
         lines += ["", *patch_lines(comparison.patch, paint)]
+    ignored = comparison.ignored_by_config()
+    if ignored:  # "identical" must say what it did not look at
+        lines += ["", paint.dim("ignored (prov.diff.ignore): " + ", ".join(ignored))]
     lines += ["", summary(comparison, paint)]
     return "\n".join(lines)

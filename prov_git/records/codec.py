@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from prov_git import __version__
 from prov_git.errors import CorruptRecord
+from prov_git.records.model import RunRecord
 from prov_git.records.schema import validate, validate_written
 
-Record = dict[str, Any]
+Record = RunRecord  # the typed record (records/model.py); a plain dict at run time
 # The version this release writes; schemas/run.schema.json is its schema (records/schema.VERSIONS).
 SCHEMA_VERSION = 2
 
 
-def compute_id(record: Record) -> str:
+def compute_id(record: Mapping[str, Any]) -> str:
     """SHA-256 of the RFC 8785 canonical JSON of the record without its id."""
     body = {k: v for k, v in record.items() if k != "id"}
     return hashlib.sha256(canonical(body)).hexdigest()
@@ -94,7 +96,7 @@ def assemble(
     extra: dict[str, Any] | None = None,
 ) -> Record:
     """The complete record with its id, validated against the schema of the version we write."""
-    record: Record = {
+    record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "name": name,
         "command": command,
@@ -110,10 +112,10 @@ def assemble(
     }
     record["id"] = compute_id(record)
     validate_written(record)
-    return record
+    return cast(Record, record)  # built as a dict for the optional **extra; the schema just checked it
 
 
-def encode(record: Record) -> bytes:
+def encode(record: Mapping[str, Any]) -> bytes:
     """The stored form: sorted keys, two-space indent, UTF-8, trailing newline."""
     return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 

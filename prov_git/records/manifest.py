@@ -4,7 +4,7 @@ record. Pure: bytes and records in, problems out; verify and fetch share these c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,16 +59,16 @@ def manifest_files(data: bytes) -> list[dict[str, Any]] | None:
     return listed
 
 
-def entries(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def entries(record: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     yield from record["inputs"]
     yield from record["outputs"]
 
 
-def algorithm_of(record: dict[str, Any]) -> str:
+def algorithm_of(record: Mapping[str, Any]) -> str:
     return str(record["recorder"].get("hash_algorithm") or "sha256")
 
 
-def check_manifests(run_id: str, record: dict[str, Any], stored: dict[str, bytes]) -> list[Problem]:
+def check_manifests(run_id: str, record: Mapping[str, Any], stored: dict[str, bytes]) -> list[Problem]:
     """Each directory entry's manifest is stored beside the record and matches the entry."""
     problems = []
     algorithm = algorithm_of(record)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -100,7 +101,7 @@ def _version_problem(record: dict[str, Any]) -> str:
     return f"record.schema_version: {claimed} is not a version (an integer, 1 or more)"
 
 
-def known_part(record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def known_part(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """(the record with only the fields this release knows, the paths of the fields it left out).
 
     For a record of a newer version: its unknown fields are kept in the store, shown by `show

@@ -16,20 +16,20 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from itertools import accumulate
+from dataclasses import dataclass, field
 
 import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
-from prov_git.records import Record, decode
-from prov_git.store import forgotten, runs
+from prov_git.records import Record, decode, encode, limits
+from prov_git.store import forgotten, runs, sign
 from prov_git.store.repo import Repo
 
-MAX_RECORD_BYTES = 4 << 20  # run.json: real records are a few KiB to a few hundred KiB
-MAX_SIDE_BYTES = 32 << 20  # a manifest lists every file of a directory: ~150 bytes a file
-MAX_FILES_PER_RUN = 1000
-MAX_JSON_DEPTH = 128  # records nest a few levels; params may nest more, never this deep
+# The limits live in records/limits.py, shared with `record` so it never writes what fetch refuses.
+MAX_RECORD_BYTES = limits.MAX_RECORD_BYTES
+MAX_SIDE_BYTES = limits.MAX_SIDE_BYTES
+MAX_FILES_PER_RUN = limits.MAX_FILES_PER_RUN
+MAX_JSON_DEPTH = limits.MAX_JSON_DEPTH
 MERGE_PREFIX = "prov: merge"
 
 TREE_MODE = b"40000"
@@ -41,9 +41,7 @@ _TOP = ("runs", forgotten.FOLDER)  # the only top-level folders of the tree
 _RUN_ID = re.compile(rb"^[0-9a-f]{64}$")
 # Lowercase only: two names differing in case would collide in a mirror on macOS or Windows.
 _SIDE_NAME = re.compile(r"^[a-z0-9_][a-z0-9._-]{0,199}$")
-_MANIFEST = re.compile(r"^manifest-([0-9a-f]{64})\.json$")
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+json_depth = limits.json_depth
 
 
 def refused(where: str, problem: str) -> RefusedData:
@@ -124,18 +122,13 @@ def check_mode(entry: Entry, want: bytes, where: str) -> None:
     raise refused(path, f"is {odd}; runs hold plain files only")
 
 
-def json_depth(data: bytes) -> int:
-    """Deepest nesting of arrays/objects in a JSON text, counted without parsing it (no recursion)."""
-    brackets = _STRINGS.sub(b"", data).translate(None, delete=bytes(c for c in range(256) if c not in _DEPTH_STEP))
-    return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
-
-
 def check_json_depth(data: bytes, where: str) -> None:
-    if json_depth(data) > MAX_JSON_DEPTH:
-        raise refused(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    problem = limits.depth_problem(data)
+    if problem is not None:
+        raise refused(where, problem)
 
 
-def check_run(run_id: str, files: dict[str, bytes]) -> Record:
+def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) -> Record:
     """The decoded record of one fetched run folder whose files were read; refuses any defect."""
     folder = runs.run_dir(run_id)
     data = files.get(runs.RUN_FILE)
@@ -149,19 +142,30 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
         raise refused(where, str(exc).removeprefix(f"{where}: ")) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
         raise refused(where, f"has no canonical form to hash ({exc})") from None
-    for name, blob in files.items():
-        if _MANIFEST.match(name):
-            check_json_depth(blob, f"{folder}/{name}")
+    if encode(record) != data:
+        # One byte form per run: padding, duplicate keys or another layout would let two clones
+        # hold different bytes under one id (and readers disagree on duplicate keys).
+        raise refused(where, "is not in the one byte form git prov writes (sorted keys, two-space "
+                             "indent, no duplicate keys, trailing newline)")
+    status = record["status"]
+    clock = time.time() if now is None else now
+    for key in ("started_at", "ended_at"):
+        problem = limits.time_problem(status.get(key), clock)
+        if problem is not None:
+            raise refused(where, f"status.{key} {problem}")
     from prov_git.records.manifest import check_manifests, entries
 
+    referenced = {e.get("manifest") for e in entries(record)}
+    for name in files:
+        if name != runs.RUN_FILE and name not in referenced:
+            raise refused(f"{folder}/{name}", "a file the record does not name (a run folder holds "
+                                              f"{runs.RUN_FILE} and the manifests it names, nothing else)")
+        if name != runs.RUN_FILE:
+            check_json_depth(files[name], f"{folder}/{name}")
     problems = check_manifests(run_id, record, files)
     if problems:
         path = problems[0].path
         raise refused(path if path.startswith(runs.REF) else f"{folder} ({path})", problems[0].message)
-    referenced = {e.get("manifest") for e in entries(record)}
-    for name in files:
-        if _MANIFEST.match(name) and name not in referenced:
-            raise refused(f"{folder}/{name}", "manifest that the record does not refer to")
     return record
 
 
@@ -170,13 +174,7 @@ def check_run(run_id: str, files: dict[str, bytes]) -> Record:
 
 def _read(git: pygit2.Repository, oid: pygit2.Oid, want: pygit2.enums.ObjectType, where: str,
           limit: int | None = None) -> bytes:
-    try:
-        kind, size = git.odb.read_header(oid)
-    except KeyError:
-        raise refused(where, f"object {oid} was not sent") from None
-    if kind != want:
-        raise refused(where, f"object {str(oid)[:12]} is a {_TYPE_NAMES.get(kind, kind)}, expected a "
-                             f"{_TYPE_NAMES[want]}")
+    size = _header(git, oid, want, where)
     if limit is not None and size > limit:
         raise refused(where, f"file of {size} bytes exceeds the {limit >> 20} MiB limit")
     return bytes(git.odb.read(oid)[1])
@@ -276,32 +274,75 @@ def _check_forgotten_fan(git: pygit2.Repository, local: pygit2.Tree | None, fan:
                 raise refused(path, problem)
 
 
+def _header(git: pygit2.Repository, oid: pygit2.Oid, want: pygit2.enums.ObjectType, where: str) -> int:
+    """The size of an object that must be of kind want, read without reading the object."""
+    try:
+        kind, size = git.odb.read_header(oid)
+    except KeyError:
+        raise refused(where, f"object {oid} was not sent") from None
+    if kind != want:
+        raise refused(where, f"object {str(oid)[:12]} is a {_TYPE_NAMES.get(kind, kind)}, expected a "
+                             f"{_TYPE_NAMES[want]}")
+    return int(size)
+
+
 def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
-    """The files of one fetched run folder, refusing odd entries and oversized blobs before reading them."""
+    """The files of one fetched run folder, refusing odd entries and oversized blobs (each, and all
+    together) before reading any of them."""
     folder = runs.run_dir(run_id)
     entries = _tree(git, tree, folder)
     if len(entries) > MAX_FILES_PER_RUN:
         raise refused(folder, f"{len(entries)} files in one run folder (limit {MAX_FILES_PER_RUN})")
-    files: dict[str, bytes] = {}
+    sizes: dict[str, tuple[pygit2.Oid, int]] = {}
     for entry in entries:
         name = check_name(entry.name, folder)
         check_mode(entry, BLOB_MODE, folder)
         if not _SIDE_NAME.match(name):
             raise refused(f"{folder}/{shown(entry.name)}", "file name outside [a-z0-9._-] (lowercase, no leading dot)")
-        limit = MAX_RECORD_BYTES if name == runs.RUN_FILE else MAX_SIDE_BYTES
-        files[name] = _read(git, entry.oid, pygit2.enums.ObjectType.BLOB, f"{folder}/{name}", limit)
-    return files
+        size = _header(git, entry.oid, pygit2.enums.ObjectType.BLOB, f"{folder}/{name}")
+        problem = limits.file_problem(name, size)
+        if problem is not None:
+            raise refused(f"{folder}/{name}", problem)
+        sizes[name] = (entry.oid, size)
+    problem = limits.run_problem({name: size for name, (_, size) in sizes.items()})
+    if problem is not None:
+        raise refused(folder, problem)
+    return {name: bytes(git.odb.read(oid)[1]) for name, (oid, _) in sizes.items()}
+
+
+@dataclass
+class Checked:
+    """What the fetched tip tree brings: runs that passed every check, and runs set aside."""
+
+    good: dict[str, pygit2.Oid] = field(default_factory=dict)  # run id -> folder tree
+    records: dict[str, Record] = field(default_factory=dict)  # of the good runs
+    bad: dict[str, str] = field(default_factory=dict)  # run id -> "path: rule"
+    tree: pygit2.Oid | None = None  # the fetched tip's tree
 
 
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
-                   progress: Callable[[int, int], None] | None = None) -> list[str]:
-    """Check every run the fetched tree adds or changes; returns their ids (sorted)."""
+                   progress: Callable[[int, int], None] | None = None) -> Checked:
+    """Check every run the fetched tree adds or changes. A defect of the layout refuses the whole
+    tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad)."""
     found = incoming_runs(git, local, remote_tree)
+    checked = Checked(tree=remote_tree)
+    local_runs = _subtree(local, "runs")
+    now = time.time()
     for done, (run_id, tree) in enumerate(sorted(found.items()), 1):
-        check_run(run_id, read_run(git, run_id, tree))
+        try:
+            if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
+                raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are "
+                                                    "content hashes (tampering or corruption); kept the copy here")
+            checked.records[run_id] = check_run(run_id, read_run(git, run_id, tree), now)
+            checked.good[run_id] = tree
+        except RefusedData as exc:
+            checked.bad[run_id] = str(exc)
         if progress is not None:
             progress(done, len(found))
-    return sorted(found)
+    return checked
+
+
+# ------------------------------------------------------------------------------ the fetched chain
 
 
 def _chain_commit(git: pygit2.Repository, oid: pygit2.Oid, *, tip: bool = False) -> pygit2.Commit:
@@ -318,31 +359,149 @@ def _chain_commit(git: pygit2.Repository, oid: pygit2.Oid, *, tip: bool = False)
     return commit
 
 
-def check_chain(git: pygit2.Repository, tip: pygit2.Oid, known: pygit2.Odb) -> None:
-    """The new commits of a fetched chain keep its rules: they and their chain parents are store
-    commits (never the project's), dates strictly increase along the chain, and a run commit is not
-    older than the run it carries (`log` relies on these to stop early and to stay in the store).
+def check_store_commit(git: pygit2.Repository, tip: pygit2.Oid) -> None:
+    _chain_commit(git, tip, tip=True)
 
-    Walks only commits that were not in the local object store before the fetch (`known`).
+
+class _Tips:
+    """Raw entries of the fetched tip's trees by oid, read once: every new commit's tree is held to them."""
+
+    def __init__(self, git: pygit2.Repository) -> None:
+        self.git = git
+        self.cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
+
+    def entries(self, oid: pygit2.Oid, where: str) -> dict[bytes, Entry]:
+        found = self.cache.get(oid)
+        if found is None:
+            found = self.cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
+        return found
+
+
+def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: pygit2.Oid, where: str,
+                  path: str = "", depth: int = 0) -> None:
+    """Every run folder (and forget entry) of an older chain commit's tree is the tip's, byte for
+    byte: so the tip's checks cover every object the chain keeps alive. Subtrees equal to the
+    parent's (base, already held to this rule or known here) are skipped, so a run commit costs a
+    few tree reads."""
+    if tree in (tip, base):
+        return
+    mine = tips.entries(tree, f"{where} {path or '(top)'}")
+    parent = tips.entries(base, where) if base is not None else {}
+    theirs = tips.entries(tip, where)
+    for name, entry in mine.items():
+        old = parent.get(name)
+        if old is not None and old.oid == entry.oid and old.mode == entry.mode:
+            continue
+        same = theirs.get(name)
+        shown_path = f"{path}/{shown(name)}" if path else shown(name)
+        if same is not None and same.oid == entry.oid and same.mode == entry.mode:
+            continue
+        leaf = (depth >= 2 and path.startswith("runs")) or depth >= 3
+        if same is None or leaf or entry.mode != TREE_MODE or same.mode != TREE_MODE:
+            raise refused(f"{where}: {shown_path}", "an older chain commit holds what the fetched tip does "
+                                                    "not (only the tip's checked runs may be kept alive)")
+        _check_within(tips, entry.oid, old.oid if old is not None and old.mode == TREE_MODE else None,
+                      same.oid, where, shown_path, depth + 1)
+
+
+def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pygit2.Tree | None
+               ) -> Record | None:
+    """The record a run commit carries: a checked incoming one, or the one here (trusted)."""
+    if run_id in checked.records:
+        return checked.records[run_id]
+    import json
+
+    try:
+        blob = local[f"{runs.run_dir(run_id)}/{runs.RUN_FILE}"] if local is not None else None
+    except KeyError:
+        return None
+    if not isinstance(blob, pygit2.Blob):
+        return None
+    found: Record = json.loads(blob.data)
+    return found
+
+
+def _in_tree(git: pygit2.Repository, tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def _check_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, checked: Checked,
+                      local: pygit2.Tree | None, where: str) -> None:
+    """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
+    folder = runs.run_dir(ref.id)
+    if ref.id in checked.bad:
+        return  # set aside: this commit is never merged (its good runs are replayed instead)
+    here = _in_tree(git, commit.tree, folder)
+    parents = commit.parent_ids
+    before = _in_tree(git, _chain_commit(git, parents[0]).tree, folder) if parents else None
+    if here is None or before is not None:
+        raise refused(where, f"names run {ref.id[:12]} but its tree does not add {folder}")
+    record = _record_of(git, ref.id, checked, local)
+    if record is None:
+        raise refused(where, f"names run {ref.id[:12]}, which the fetched tip does not hold")
+    if ref.started_at != record["status"]["started_at"]:
+        raise refused(where, f"Prov-Started {ref.started_at} is not the run's started_at "
+                             f"{record['status']['started_at']}")
+    try:
+        started = ref.started
+    except ValueError:
+        raise refused(where, "run commit with a malformed Prov-Started time") from None
+    if commit.commit_time < math.floor(started):
+        raise refused(where, "run commit dated before its run started")
+    allowed = {record["git"].get("commit"), record["git"].get("snapshot")} - {None}
+    for pin in parents[1:]:
+        if str(pin) not in allowed:
+            raise refused(where, f"pins {str(pin)[:12]}, which is neither the git.commit nor the git.snapshot "
+                                 "of its record")
+
+
+def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None,
+                checked: Checked | None = None, now: float | None = None) -> None:
+    """The new commits of a fetched chain keep its rules: they and their chain parents are store
+    commits (never the project's), dates strictly increase along the chain and are not ahead of this
+    clock by more than a day, a run commit adds the run it names, once, is not older than it and
+    pins only its record's commit and snapshot, and every older commit's tree holds only what the
+    tip holds (`log` relies on these to stop early and to stay in the store).
+
+    Walks only commits that local_tip does not reach.
     """
+    checked = checked if checked is not None else Checked()
+    local = local_tip.tree if local_tip is not None else None
+    tip_tree = checked.tree if checked.tree is not None else _chain_commit(git, tip, tip=True).tree_id
+    tips = _Tips(git)
+    clock = time.time() if now is None else now
+    named: dict[str, pygit2.Oid] = {}
+
+    def known(oid: pygit2.Oid) -> bool:
+        return local_tip is not None and (oid == local_tip.id or git.descendant_of(local_tip.id, oid))
+
     stack, seen = [tip], {tip}
     while stack:
         oid = stack.pop()
         commit = _chain_commit(git, oid, tip=oid == tip)
-        if known.exists(oid):
+        if known(oid):
             continue
+        where = f"commit {str(oid)[:12]}"
+        if commit.commit_time > clock + limits.MAX_FUTURE_S:
+            raise refused(where, "dated more than a day ahead of this clock")
         ref = runs.run_of(commit)
         if ref is not None:
-            try:
-                started = ref.started
-            except ValueError:
-                raise refused(f"commit {str(oid)[:12]}", "run commit with a malformed Prov-Started time") from None
-            if commit.commit_time < math.floor(started):
-                raise refused(f"commit {str(oid)[:12]}", "run commit dated before its run started")
-        for pid in runs.chain_parents(commit):
+            if ref.id in named:
+                raise refused(where, f"a second run commit for run {ref.id[:12]} (the other is "
+                                     f"{str(named[ref.id])[:12]})")
+            named[ref.id] = oid
+            _check_run_commit(git, commit, ref, checked, local, where)
+        parents = runs.chain_parents(commit)
+        if oid != tip:
+            base = _chain_commit(git, parents[0]).tree_id if parents else None
+            _check_within(tips, commit.tree_id, base, tip_tree, where)
+        for pid in parents:
             parent = _chain_commit(git, pid)
             if parent.commit_time >= commit.commit_time:
-                raise refused(f"commit {str(oid)[:12]}", "commit dates do not increase along the chain")
+                raise refused(where, "commit dates do not increase along the chain")
             if pid not in seen:
                 seen.add(pid)
                 stack.append(pid)
@@ -450,7 +609,7 @@ def merge_commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Commit], mes
     assert not message.startswith("prov: run "), "a merge must not look like a run commit"
     when = max(math.ceil(time.time()), *(p.commit_time + 1 for p in parents))
     sig = runs._signature(repo, when)  # the same identity as the run commits of the chain
-    return repo.git.create_commit(None, sig, sig, message, tree, [p.id for p in parents])
+    return sign.create_commit(repo, sig, message, tree, [p.id for p in parents])  # signed like a run commit
 
 
 @dataclass(frozen=True)
@@ -461,6 +620,7 @@ class Merged:
 
 def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merged:
     """Union the (checked) remote chain into refs/prov/runs with compare-and-swap; returns what was added."""
+    sign.require_signed_incoming(repo, remote_tip, label)  # prov.fetch.requireSigned
     outcome: dict[str, list[str]] = {}
 
     def build(old: pygit2.Commit | None) -> pygit2.Oid:
@@ -477,3 +637,45 @@ def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merge
     tip = runs.update_ref(repo, build, f"git prov: merge {label}")
     return Merged(tip, outcome.get("added", []))
 
+
+
+def _run_message(run_id: str, started_at: str) -> str:
+    return f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started_at}\n"  # as runs.append
+
+
+def replay_into_local(repo: Repo, remote: pygit2.Tree, checked: Checked, label: str) -> Merged:
+    """Bring the good runs of a fetched tree that also holds runs set aside: each good run gets a
+    run commit of its own on top of the local tip (pinning only its record's commit and snapshot),
+    so nothing of the set-aside runs (nor the fetched commits that hold them) becomes reachable."""
+    outcome: dict[str, list[str]] = {}
+
+    def build(old: pygit2.Commit | None) -> pygit2.Oid:
+        tip = old.id if old is not None else runs._root(repo)
+        tip_commit = repo.git.get(tip)
+        assert isinstance(tip_commit, pygit2.Commit)
+        tree = tip_commit.tree
+        when = tip_commit.commit_time
+        have = set(runs.all_ids(repo, tip_commit))
+        todo = sorted((r for r in checked.good if r not in have),
+                      key=lambda r: (checked.records[r]["status"]["started_at"], r))
+        for run_id in todo:
+            record = checked.records[run_id]
+            started = record["status"]["started_at"]
+            pins = [pygit2.Oid(hex=p) for p in dict.fromkeys((record["git"]["commit"], record["git"]["snapshot"]))
+                    if p and p in repo.git]
+            grown = repo.git.get(runs._insert(repo, tree, ["runs", run_id[:2], run_id], checked.good[run_id]))
+            assert isinstance(grown, pygit2.Tree)
+            tree = grown
+            when = max(math.ceil(time.time()), when + 1, math.ceil(limits.stamp_seconds(started) or 0))
+            sig = runs._signature(repo, when)
+            tip = repo.git.create_commit(None, sig, sig, _run_message(run_id, started), tree.id, [tip, *pins])
+        with_forgotten = _with_forgotten(repo.git, tree, remote, label)
+        if with_forgotten.id != tree.id:
+            sig = runs._signature(repo, max(math.ceil(time.time()), when + 1))
+            tip = repo.git.create_commit(None, sig, sig, f"{MERGE_PREFIX} {label}: forget entries\n",
+                                         with_forgotten.id, [tip])
+        outcome["added"] = todo
+        return tip
+
+    tip = runs.update_ref(repo, build, f"git prov: merge {label} (runs set aside)")
+    return Merged(tip, outcome.get("added", []))

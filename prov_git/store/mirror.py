@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import stat
 import time
 from pathlib import Path
 
+from prov_git.errors import StoreError
 from prov_git.fsutil import atomic_write
 from prov_git.store import runs
 from prov_git.store.repo import Repo
@@ -18,7 +20,26 @@ def root(repo: Repo) -> Path:
     return repo.require_workdir() / MIRROR_DIR
 
 
+def check(repo: Repo) -> None:
+    """.prov/ must be git prov's own folder: a project file of that name, or a symlink (tracked or
+    not) that every record would write through, is refused before a command runs."""
+    path = root(repo)
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: {exc.strerror}; git prov keeps its mirror there") from None
+    if stat.S_ISLNK(mode):
+        raise StoreError(f"{path} is a symlink; git prov never writes through one: remove it "
+                         "(the mirror is rebuilt with `git prov mirror`)")
+    if not stat.S_ISDIR(mode):
+        raise StoreError(f"{path} is a file of the project, but git prov keeps its mirror there: "
+                         "rename it, then record again")
+
+
 def ensure_gitignore(repo: Repo) -> None:
+    check(repo)  # every writer of the mirror passes here
     ignore = root(repo) / ".gitignore"
     if not ignore.exists():
         atomic_write(ignore, GITIGNORE.encode())

@@ -33,6 +33,8 @@ PUSH_ATTEMPTS = 12
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 MIRROR_WRITERS = 16
+TMP_REF_PREFIX = "refs/prov/tmp/fetch-"
+QUARANTINE_PREFIX = "refs/prov/quarantine/"
 _CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _RETRYABLE_REMOTE = ("lock", "failed to update", "incorrect old value", "stale")
 
@@ -161,9 +163,16 @@ def _migrate(quarantine: Path, objects: Path) -> None:
         os.replace(quarantine / rel, target)
 
 
-def _fetch_head(repo: Repo) -> pygit2.Oid:
-    text = (Path(repo.git.path) / "FETCH_HEAD").read_text(errors="replace")
-    return pygit2.Oid(hex=text.split("\t", 1)[0].strip())
+@contextlib.contextmanager
+def _private_ref(repo: Repo) -> Iterator[str]:
+    """A ref of this fetch alone to receive the fetched tip, deleted on the way out: FETCH_HEAD is
+    shared with every plain `git fetch` (an editor's auto-fetch) and could be overwritten meanwhile."""
+    name = f"{TMP_REF_PREFIX}{os.getpid()}-{random.getrandbits(48):012x}"
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(KeyError, pygit2.GitError):
+            repo.git.references.delete(name)
 
 
 def _fsck_config(repo: Repo) -> list[str]:
@@ -191,15 +200,20 @@ def _one_fetch_at_a_time(repo: Repo) -> Iterator[None]:
 
 
 def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> FetchResult:
-    """Fetch, check and merge the remote's refs/prov/runs; refuses hostile data before it lands."""
+    """Fetch, check and merge the remote's refs/prov/runs; refuses hostile data before it lands.
+
+    A defect of the chain or of the tree's layout refuses everything. A defect inside one run folder
+    sets that run aside: the other runs are merged, the ones set aside are named in
+    refs/prov/quarantine/<remote> (status and verify report them), and RefusedData says so.
+    """
     remote = name if isinstance(name, Remote) else resolve_remote(repo, name)
     objects = repo.common_dir / "objects"
     alternates = os.pathsep.join(p for p in (str(objects), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"))
                                  if p)
-    with _one_fetch_at_a_time(repo), _quarantine(objects) as quarantine:
+    with _one_fetch_at_a_time(repo), _quarantine(objects) as quarantine, _private_ref(repo) as landing:
         args = [*_fsck_config(repo), "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
-                "--no-auto-maintenance", "--no-write-commit-graph", "--write-fetch-head", "--refmap=",
-                *(["--progress"] if progress else []), remote.name, runs.REF]
+                "--no-auto-maintenance", "--no-write-commit-graph", "--no-write-fetch-head", "--refmap=",
+                *(["--progress"] if progress else []), remote.name, f"+{runs.REF}:{landing}"]
         code, _, err = _run_git(repo, args, progress=progress, env={
             "GIT_OBJECT_DIRECTORY": str(quarantine), "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternates})
         if code != 0:
@@ -209,14 +223,21 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
             if "fsck" in err:  # git's own check of the objects sent (fetch.fsckObjects)
                 raise RefusedData(f"refused {runs.REF} from {remote.label}: {problem}; nothing was merged")
             raise RemoteError(f"cannot fetch {runs.REF} from {remote.label}: {problem}")
-        tip = _fetch_head(repo)
-        _check(repo, quarantine, tip, remote, progress)
-        _migrate(quarantine, objects)
-        _set_tracking(repo, remote, tip, "fetch")
+        tip = repo.git.references[landing].target
+        assert isinstance(tip, pygit2.Oid)
+        repo.git.references.delete(landing)  # before the objects move in: never a ref to unchecked data
+        checked = _check(repo, quarantine, tip, remote, progress)
+        if checked.good or not checked.bad:  # nothing good: nothing of the remote's lands at all
+            _migrate(quarantine, objects)
+        if not checked.bad:  # a tracking ref would keep the runs set aside alive through gc
+            _set_tracking(repo, remote, tip, "fetch")
+    if checked.bad:
+        return _set_aside(repo, remote, tip, checked)
+    _clear_quarantine(repo, remote)
     return _merge(repo, remote, tip)
 
 
-def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progress: bool) -> None:
+def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progress: bool) -> merge.Checked:
     """Every new commit of the chain and every new run of its tip tree, read from the quarantine."""
     view = pygit2.Repository(repo.git.path)
     view.odb.add_disk_alternate(str(quarantine))
@@ -224,14 +245,68 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
         commit = view.get(tip)
         if not isinstance(commit, pygit2.Commit):
             raise merge.refused(runs.REF, "does not point at a commit")
-        merge.check_chain(view, tip, repo.git.odb)
+        merge.check_store_commit(view, tip)  # a project branch is named as such, before its tree is read
         local = runs.tip(repo)
-        merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id,
-                             _counter("checking runs") if progress else None)
+        checked = merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id,
+                                       _counter("checking runs") if progress else None)
+        merge.check_chain(view, tip, view.get(local.id) if local is not None else None, checked)
     except RefusedData as exc:
         raise RefusedData(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
     finally:
         view.free()
+    return checked
+
+
+def quarantine_ref(remote: Remote) -> str:
+    """refs/prov/quarantine/<remote name>, the URL made a ref name for an unnamed remote."""
+    return QUARANTINE_PREFIX + (re.sub(r"[^A-Za-z0-9._-]+", "_", remote.name).strip("._") or "remote")
+
+
+def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Checked) -> FetchResult:
+    """Merge the good runs, name the others in the quarantine ref, and say so (RefusedData)."""
+    merged = merge.Merged(pygit2.Oid(hex="0" * 40), [])
+    if checked.good:  # else the remote's objects never left the quarantine
+        remote_tip = repo.git.get(tip)
+        assert isinstance(remote_tip, pygit2.Commit)
+        merged = merge.replay_into_local(repo, remote_tip.tree, checked, remote.label)
+    ref = quarantine_ref(remote)
+    lines = "".join(f"{run_id}\t{problem}\n" for run_id, problem in sorted(checked.bad.items()))
+    message = (f"prov: quarantine {remote.label}\n\n{runs.REF} of {remote.label} at {tip} holds "
+               f"{len(checked.bad)} runs that break the fetch rules; they were set aside:\n\n{lines}")
+    sig = runs._signature(repo, int(time.time()))
+    note = repo.git.create_commit(None, sig, sig, message, repo.git.TreeBuilder().write(), [])
+    repo.git.create_reference_direct(ref, note, True, message=f"git prov: fetch {remote.label}")
+    if repo.workdir is not None and merged.added:
+        tip_commit = repo.git.get(merged.tip)
+        assert isinstance(tip_commit, pygit2.Commit)
+        _mirror(repo, tip_commit, merged.added)
+    _, first = sorted(checked.bad.items())[0]
+    more = f" (and {len(checked.bad) - 1} more runs)" if len(checked.bad) > 1 else ""
+    count = len(merged.added)
+    outcome = f"merged the {count} other run{'' if count == 1 else 's'}" if count else "nothing was merged"
+    raise RefusedData(f"refused {runs.REF} from {remote.label}: {first}{more}; set aside in {ref} "
+                      f"(`git prov status` lists them); {outcome}")
+
+
+def _clear_quarantine(repo: Repo, remote: Remote) -> None:
+    with contextlib.suppress(KeyError, pygit2.GitError):
+        repo.git.references.delete(quarantine_ref(remote))
+
+
+def quarantined(repo: Repo) -> list[tuple[str, str, str]]:
+    """(remote, run id, problem) of every run a fetch set aside and a later fetch has not cleared."""
+    out: list[tuple[str, str, str]] = []
+    for name in repo.git.references:
+        if not name.startswith(QUARANTINE_PREFIX):
+            continue
+        note = repo.git.get(repo.git.references[name].target)
+        if not isinstance(note, pygit2.Commit):
+            continue
+        for line in note.message.splitlines():
+            run_id, tab, problem = line.partition("\t")
+            if tab and len(run_id) == 64:
+                out.append((name.removeprefix(QUARANTINE_PREFIX), run_id, problem))
+    return out
 
 
 def _counter(what: str) -> Callable[[int, int], None]:

@@ -9,6 +9,7 @@ the runs they carry, so a walk in date order meets runs newest first without rea
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import heapq
 import math
@@ -21,6 +22,7 @@ from datetime import datetime
 import pygit2
 
 from prov_git.errors import RunNotFound, StoreError
+from prov_git.store import sign
 from prov_git.store.repo import Repo
 
 REF = "refs/prov/runs"
@@ -31,6 +33,8 @@ ROOT_MESSAGE = "prov: root\n"
 MAX_ATTEMPTS = 400
 STALE_LOCK_S = 60.0
 LOCK_TIMEOUT_S = 10.0
+HOLD_PREFIX = "refs/prov/tmp/"  # a record's hold on its snapshot while the command runs
+MIN_FREE_BYTES = 1 << 20  # less free space than this beside the objects: refused before running
 _RUN_LINE = re.compile(r"^prov: run ([0-9a-f]{64})$")
 _STARTED_LINE = re.compile(r"^Prov-Started: (\S+)$", re.M)
 
@@ -121,7 +125,17 @@ def _blob(repo: Repo, data: bytes) -> pygit2.Oid:
     sha = hashlib.sha1(b"blob %d\0" % len(data))
     sha.update(data)
     oid = pygit2.Oid(hex=sha.hexdigest())
-    return oid if oid in repo.git.odb else repo.git.create_blob(data)
+    if oid in repo.git.odb:
+        return oid
+    for attempt in range(20):
+        try:
+            return repo.git.create_blob(data)
+        except (OSError, pygit2.GitError) as exc:
+            # `git gc` removing an emptied objects/xx/ under libgit2's lockfile rename: write again.
+            if _no_space(exc) or attempt == 19:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _load_commit(repo: Repo, oid: pygit2.Oid) -> pygit2.Commit:
@@ -134,8 +148,7 @@ def _load_commit(repo: Repo, oid: pygit2.Oid) -> pygit2.Commit:
 def _commit(repo: Repo, tree: pygit2.Oid, parents: list[pygit2.Oid], message: str) -> pygit2.Oid:
     floor = max((_load_commit(repo, p).commit_time + 1 for p in parents[:1]), default=0)
     when = max(math.ceil(time.time()), floor)
-    sig = _signature(repo, when)
-    return repo.git.create_commit(None, sig, sig, message, tree, parents)
+    return sign.create_commit(repo, _signature(repo, when), message, tree, parents)
 
 
 def _ensure_reflog(repo: Repo) -> None:
@@ -250,26 +263,37 @@ def update_ref(
 ) -> pygit2.Oid:
     """Compare-and-swap refs/prov/runs to build(old_tip) -> new commit id; retry on conflict.
 
-    build may be called several times (once per attempt), always with the tip it must extend.
+    build may be called several times (once per attempt), always with the tip it must extend; an
+    attempt whose objects vanished under it (`git gc` packing or pruning) is built again.
     A lock older than PROV_LOCK_TIMEOUT is reported with its age, one older than a minute that no
-    live process holds is removed as stale (notify hears about it).
+    live process holds is removed as stale (notify hears about it). A full disk is said as such.
     """
     _ensure_reflog(repo)
     timeout = _lock_timeout()
     for attempt in range(MAX_ATTEMPTS):
-        current = repo.git.references.get(REF)
-        old = repo.git.get(current.target) if current is not None else None
-        if old is not None and not isinstance(old, pygit2.Commit):
-            raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
-        new = build(old)
+        try:
+            current = repo.git.references.get(REF)
+            old = repo.git.get(current.target) if current is not None else None
+            if old is not None and not isinstance(old, pygit2.Commit):
+                raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
+            new = build(old)
+        except (pygit2.GitError, OSError, KeyError) as exc:
+            _raise_if_full(exc)
+            if attempt == MAX_ATTEMPTS - 1:
+                raise StoreError(f"could not update {REF}: {exc}") from None
+            _backoff(attempt)
+            continue
         if old is not None and new == old.id:
             return new
+        saved = _raw_objects(repo, new)
         try:
             if _swap(repo, old.id if old is not None else None, new, message):
                 _sync_ref(repo)
+                _keep(repo, saved)
                 return new
             continue  # another writer moved the ref first: build again on its tip
-        except (pygit2.GitError, OSError):
+        except (pygit2.GitError, OSError) as exc:
+            _raise_if_full(exc)
             held = _clear_stale_lock(repo, notify)
             # Concurrent writers hold the lock for microseconds; one that stays is reported.
             if held is not None and (held >= timeout or attempt == MAX_ATTEMPTS - 1):
@@ -277,10 +301,80 @@ def update_ref(
                     f"{REF} is locked: {_lock_path(repo)} is {_age(held)} old; retry when the writer "
                     "holding it is done, or remove it if no git or git prov is running"
                 ) from None
-            import random  # only under contention: not worth its import on every record
-
-            time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 10))
+            _backoff(attempt)
     raise StoreError(f"could not update {REF}: too many concurrent writers; retry")
+
+
+def _backoff(attempt: int) -> None:
+    import random  # only under contention: not worth its import on every record
+
+    time.sleep(random.uniform(0.001, 0.004) * min(attempt + 1, 10))
+
+
+def _no_space(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left" in text or "quota exceeded" in text.lower()
+
+
+def _raise_if_full(exc: BaseException) -> None:
+    if _no_space(exc):
+        raise StoreError(f"no space left on device (ENOSPC): {REF} could not be written; "
+                         "free some space and retry") from None
+
+
+def _raw_objects(repo: Repo, new: pygit2.Oid) -> list[tuple[pygit2.Oid, int, bytes]]:
+    """The new commit and the trees and blobs it adds that its first parent lacks, as raw objects:
+    what a concurrent `gc --prune=now` may delete before it sees the ref move."""
+    odb = repo.git.odb
+    commit = repo.git.get(new)
+    if not isinstance(commit, pygit2.Commit):
+        return []
+    parent = repo.git.get(commit.parent_ids[0]) if commit.parent_ids else None
+    old_tree = parent.tree if isinstance(parent, pygit2.Commit) else None
+    out = [(new, *odb.read(new)[:2])]
+    if isinstance(parent, pygit2.Commit) and not parent.parent_ids and parent.message == ROOT_MESSAGE:
+        out += [(parent.id, *odb.read(parent.id)[:2]), (parent.tree_id, *odb.read(parent.tree_id)[:2])]
+    stack: list[tuple[pygit2.Tree, pygit2.Tree | None]] = [(commit.tree, old_tree)]
+    while stack:
+        tree, before = stack.pop()
+        if before is not None and tree.id == before.id:
+            continue
+        out.append((tree.id, *odb.read(tree.id)[:2]))
+        for entry in tree:
+            prior = before[entry.name] if before is not None and entry.name in before else None
+            if prior is not None and prior.id == entry.id:
+                continue
+            if isinstance(entry, pygit2.Tree):
+                stack.append((entry, prior if isinstance(prior, pygit2.Tree) else None))
+            else:
+                out.append((entry.id, *odb.read(entry.id)[:2]))
+    return out
+
+
+def _restore(repo: Repo, saved: list[tuple[pygit2.Oid, int, bytes]]) -> bool:
+    """Write back any of saved the object store lost; whether one was missing."""
+    # A fresh Odb: the repository's answers "exists" from its in-memory cache, not from the disk.
+    odb = pygit2.Odb(str(repo.common_dir / "objects"))
+    missing = [(oid, kind, data) for oid, kind, data in saved if oid not in odb]
+    for oid, kind, data in missing:
+        written = odb.write(kind, data)
+        assert written == oid, "an object written back has another id"
+    return bool(missing)
+
+
+def _keep(repo: Repo, saved: list[tuple[pygit2.Oid, int, bytes]]) -> None:
+    """Never leave the ref on a missing object: `git gc --prune=now` whose walk ran before our swap
+    deletes our loose objects (it keeps only those newer than its start, to the second). Whatever it
+    took is written back; while a gc runs, we look again once its cut-off second has passed."""
+    _restore(repo, saved)
+    gc_pid = repo.common_dir / "gc.pid"
+    deadline = time.monotonic() + 30.0
+    while gc_pid.exists() and time.monotonic() < deadline:
+        time.sleep(1.1)
+        if not _restore(repo, saved):
+            return
 
 
 def _root(repo: Repo) -> pygit2.Oid:
@@ -298,22 +392,90 @@ def append(
     repo: Repo, run_id: str, files: dict[str, bytes], pins: list[str], started_at: str,
     notify: Callable[[str], None] | None = None,
 ) -> pygit2.Oid:
-    """Add one run (run.json + side files) as a new commit on refs/prov/runs; returns the commit."""
+    """Add one run (run.json + side files) as a new commit on refs/prov/runs; returns the commit.
+    Whatever goes wrong is a StoreError, so the caller can save the run for `git prov recover`."""
     make_durable()
-    run_tree = _write_run_tree(repo, files)
     pin_ids = list(dict.fromkeys(pygit2.Oid(hex=p) for p in pins))
     message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {started_at}\n"
     path = ["runs", run_id[:2], run_id]
 
     def build(old: pygit2.Commit | None) -> pygit2.Oid:
+        run_tree = _write_run_tree(repo, files)  # again on each attempt: a gc may have pruned it
         parent = old.id if old is not None else _root(repo)
         base = _load_commit(repo, parent).tree
         tree = _insert(repo, base, path, run_tree)
         return _commit(repo, tree, [parent, *pin_ids], message)
 
-    new = update_ref(repo, build, f"git prov: record {run_id[:12]}", notify)
+    try:
+        new = update_ref(repo, build, f"git prov: record {run_id[:12]}", notify)
+    except (pygit2.GitError, OSError) as exc:
+        _raise_if_full(exc)
+        raise StoreError(f"could not write {REF}: {exc}") from None
     maybe_pack(repo)
     return new
+
+
+def check_writable(repo: Repo, notify: Callable[[str], None] | None = None) -> None:
+    """What append needs and can be checked before a command runs, so that a run is not lost for a
+    store it could never have been written to: the objects and refs folders take a file, the disk
+    has room, and no lock left by a killed writer stands on the ref."""
+    for folder in (repo.common_dir / "objects", repo.common_dir / "refs"):
+        probe = folder / f".prov-probe-{os.getpid()}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe)
+            free = os.statvfs(folder)
+        except OSError as exc:
+            raise StoreError(f"cannot write to {folder}: {exc.strerror}; the command was not run") from None
+        if free.f_bavail * free.f_frsize < MIN_FREE_BYTES:
+            raise StoreError(f"no space left on device (ENOSPC) for {folder}; the command was not run")
+    _check_lock(repo, notify)
+
+
+def _check_lock(repo: Repo, notify: Callable[[str], None] | None) -> None:
+    """A ref lock that stays for half a second and that no live process holds was left by a killed
+    writer; one younger than a minute is not removed (it might still be in use over NFS)."""
+    deadline = time.monotonic() + 0.5
+    while (held := _clear_stale_lock(repo, notify)) is not None:
+        if time.monotonic() > deadline:
+            if _lock_in_use(_lock_path(repo)):
+                return  # a live writer: append waits for it
+            raise StoreError(
+                f"{REF} is locked: {_lock_path(repo)} is {_age(held)} old and no running process holds it "
+                "(a killed writer left it); remove it and retry; the command was not run"
+            )
+        time.sleep(0.02)
+
+
+def hold(repo: Repo, oid: str | None) -> str | None:
+    """A temporary ref on oid (a snapshot) while the command runs, so `git gc --prune=now` cannot
+    delete it before the run's commit pins it; None when there is nothing to hold or it failed."""
+    if oid is None:
+        return None
+    name = f"{HOLD_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        repo.git.references.create(name, pygit2.Oid(hex=oid))
+    except (pygit2.GitError, OSError, ValueError):
+        return None
+    return name
+
+
+def release(repo: Repo, name: str | None) -> None:
+    """Drop a hold once the run's commit pins what it held (a leftover only keeps a snapshot)."""
+    if name is None:
+        return
+    for attempt in range(5):
+        try:
+            repo.git.references.delete(name)
+            return
+        except KeyError:
+            return
+        except (pygit2.GitError, OSError):
+            time.sleep(0.01 * (attempt + 1))  # packed-refs.lock held by a concurrent gc
+
+
+def holds(repo: Repo) -> list[str]:
+    return [r for r in repo.git.references if r.startswith(HOLD_PREFIX)]
 
 
 def append_files(repo: Repo, files: dict[str, bytes], message: str) -> pygit2.Oid:

@@ -1,0 +1,101 @@
+"""The size limits of one run, shared by `record` (checked before the command runs) and `fetch`
+(checked before anything points at fetched data), so record never writes what fetch refuses.
+
+Pure: no I/O, no heavy imports (record imports this module on its hot path).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from itertools import accumulate
+
+RUN_FILE = "run.json"
+MAX_RECORD_BYTES = 4 << 20  # run.json: real records are a few KiB to a few hundred KiB
+MAX_SIDE_BYTES = 32 << 20  # a manifest lists every file of a directory: ~150 bytes a file
+MAX_RUN_BYTES = 64 << 20  # every file of one run folder together
+MAX_FILES_PER_RUN = 1000  # run.json + one manifest per directory input/output
+MAX_JSON_DEPTH = 128  # records nest a few levels; params may nest more, never this deep
+
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_NOT_BRACKET = bytes(c for c in range(256) if c not in _DEPTH_STEP)
+
+
+def mib(size: int) -> str:
+    return f"{size >> 20} MiB"
+
+
+def json_depth(data: bytes) -> int:
+    """Deepest nesting of arrays/objects in a JSON text, in linear time and without recursion.
+
+    Escapes go first: a run of backslashes pairs up from its start (JSON escapes take exactly one
+    character), so dropping every `\\\\` pair and then every `\\"` leaves only the quotes that open
+    or close strings; splitting on them leaves the text outside strings at even positions. (A
+    regex over string literals backtracks quadratically on an unterminated `"\\"\\"...`.)
+    """
+    plain = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    parts = plain.split(b'"')
+    # An unterminated last string counts as outside: an upper bound is the safe side.
+    outside = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
+    brackets = outside.translate(None, delete=_NOT_BRACKET)
+    return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
+
+
+def file_problem(name: str, size: int) -> str | None:
+    """Why one file of a run folder is too large, or None."""
+    limit = MAX_RECORD_BYTES if name == RUN_FILE else MAX_SIDE_BYTES
+    if size > limit:
+        return f"file of {size} bytes exceeds the {mib(limit)} limit"
+    return None
+
+
+def run_problem(files: dict[str, int]) -> str | None:
+    """Why a run folder (file name -> size) breaks a limit, or None."""
+    if len(files) > MAX_FILES_PER_RUN:
+        return f"{len(files)} files in one run folder (limit {MAX_FILES_PER_RUN})"
+    total = sum(files.values())
+    if total > MAX_RUN_BYTES:
+        return f"{total} bytes in one run folder exceed the {mib(MAX_RUN_BYTES)} limit"
+    return None
+
+
+def depth_problem(data: bytes) -> str | None:
+    if json_depth(data) > MAX_JSON_DEPTH:
+        return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def payload_problem(files: dict[str, bytes]) -> str | None:
+    """The first limit a run folder about to be recorded breaks, named with its file, or None."""
+    for name, data in files.items():
+        problem = file_problem(name, len(data)) or depth_problem(data)
+        if problem is not None:
+            return f"{name}: {problem}"
+    return run_problem({name: len(data) for name, data in files.items()})
+
+
+MAX_FUTURE_S = 86_400  # a clock may be off by hours, not by a day: later dates would take over `@`
+_STAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
+
+
+def stamp_seconds(stamp: object) -> float | None:
+    """Epoch seconds of an RFC 3339 UTC stamp as records hold them (…Z, up to 9 fraction digits);
+    None when it is not one or names no real date (month 13, second 99)."""
+    if not isinstance(stamp, str) or not _STAMP.match(stamp):
+        return None
+    head, _, frac = stamp[:-1].partition(".")
+    try:
+        whole = datetime.fromisoformat(head + "+00:00").timestamp()
+    except ValueError:
+        return None
+    return whole + (float("0." + frac) if frac else 0.0)
+
+
+def time_problem(stamp: object, now: float) -> str | None:
+    """Why a record's time cannot be taken as it is: not a real date, or more than a day ahead."""
+    seconds = stamp_seconds(stamp)
+    if seconds is None:
+        return f"{stamp!r} is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SS[.fraction]Z)"
+    if seconds > now + MAX_FUTURE_S:
+        return f"{stamp} is more than a day ahead of this clock"
+    return None
