@@ -41,6 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
             "glob patterns over paths like `params.seed` or `env.vars.X` that never make runs differ (a "
             "pattern without `/` also matches a file name or last key alone: `residuals.png`; `diff` names "
             "what they ignored); `!pattern` un-ignores"),
+    Setting("prov.sign", "bool", None, "`commit.gpgSign`",
+            "sign run and merge commits on `refs/prov/runs` as git signs commits"),
+    Setting("prov.fetch.requireSigned", "bool", False, "`false`",
+            "refuse fetched runs not signed by a trusted key"),
 )
 BY_NAME = {s.name.lower(): s for s in SETTINGS}
 

@@ -91,7 +91,9 @@ def test_recorded_commit_and_snapshot_are_pinned_through_amend_and_gc(repo: Repo
     assert repo.git("rev-parse", f"{snap}^").strip() == clean["commit"]
     assert repo.git("show", f"{snap}:train.py") == "print('dirty')\n"
     assert repo.git("show", f"{snap}:new.txt") == "staged\n"
-    assert repo.git("ls-tree", "--name-only", snap).split() == ["new.txt", "train.py"]
+    # Untracked, non-ignored files are code too (design.md, Evidence rules).
+    assert repo.git("ls-tree", "--name-only", snap).split() == ["new.txt", "train.py", "untracked.txt"]
+    assert dirty["untracked"] == ["untracked.txt"]
     repo.git("commit", "-q", "--amend", "-am", "rewritten")
     repo.git("reflog", "expire", "--expire=now", "--all")
     repo.git("gc", "-q", "--prune=now")
@@ -330,6 +332,8 @@ def test_diff_inputs_and_outputs_name_files_inside_directories(repo: Repo) -> No
 
 def test_diff_params_env_metrics_changes_are_path_kind_old_new(repo: Repo) -> None:
     # The run writes m.json (only such a file's metrics are recorded); its argv stays the same.
+    # next.json is ignored: an untracked, non-ignored file would be code (design.md, Evidence rules).
+    (repo.path / ".git" / "info" / "exclude").write_text("next.json\n")
     repo.write("next.json", json.dumps({"acc": 0.5}))
     repo.record("-q", "-p", "model.depth=3", "-m", "m.json", "--", "cp", "next.json", "m.json",
                 env={"CONTRACT_VAR": "one"})

@@ -164,6 +164,7 @@ def test_metric_with_delta(repo: Repo) -> None:
 
 def test_exit_status(repo: Repo) -> None:
     script = ["--", PY, "-c", "import sys; sys.exit(int(open('code.txt').read()))"]
+    (repo.path / ".git" / "info" / "exclude").write_text("code.txt\n")  # ignored: not code
     repo.write("code.txt", "0")
     assert repo.prov("record", *script).code == 0
     repo.write("code.txt", "3")

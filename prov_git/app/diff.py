@@ -3,14 +3,14 @@ capture the present state for `--worktree` (nothing is run and nothing is writte
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from prov_git.diff import SECTIONS
 from prov_git.diff.code import tree_commit
 from prov_git.diff.compare import Comparison, Side, compare
 from prov_git.diff.paths import noise_from_config
-from prov_git.errors import MissingCommit, ProvError
+from prov_git.errors import InputError, MissingCommit, ProvError
 from prov_git.records import Record
 from prov_git.records.model import Entry
 from prov_git.store import code as code_store
@@ -58,11 +58,12 @@ def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
     return Side(record=record, manifests=manifests)
 
 
-def present_side(repo: Repo, base: Record) -> Side:
-    """The state a rerun of base would see now: HEAD + dirty files, its paths' hashes, this environment."""
+def present_side(repo: Repo, base: Record, warnings: list[str]) -> tuple[Side, str | None]:
+    """The state a rerun of base would see now: HEAD + dirty files, its paths' hashes, this
+    environment; and the tree of the present code, built by the snapshot rules of a record (its
+    objects are written, unreferenced; no commit, no ref)."""
     from prov_git.app import record as recorder
     from prov_git.capture import files, hashcache
-    from prov_git.store.snapshot import head_state
 
     workdir = repo.require_workdir()
     algorithm = base["recorder"]["hash_algorithm"]
@@ -73,32 +74,50 @@ def present_side(repo: Repo, base: Record) -> Side:
     def describe(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for old in entries:
+            try:
+                # verify's rule: a recorded path (forged, or a folder since replaced by a symlink) may
+                # lead out of the work tree; nothing there is read, not even to print its digest.
+                files.repo_relative(workdir, workdir, old["path"])
+            except InputError as exc:
+                warnings.append(f"{old['path']} not read: {exc}")
+                out.append({"path": old["path"], "type": "missing", "size": None, "digest": None})
+                continue
             entry, side = files.describe(workdir, old["path"], algorithm, digester, must_exist=False)
             manifests.update({name: _decode(data) for name, data in side.items()})
             out.append(entry)
         return out
 
-    commit, dirty = code_store.present_commit(repo)
-    _, branch = head_state(repo)
-    present = {**base, "git": {"commit": commit, "branch": branch, "dirty": dirty, "snapshot": None},
-               "inputs": describe(base["inputs"]), "outputs": describe(base["outputs"]),
+    results = [e["path"] for e in base["outputs"]] + list(base["git"].get("excluded", []))
+    git, _, tree = recorder.capture_git(repo, results, [e["path"] for e in base["inputs"]], algorithm,
+                                        digester, commit=False)
+    present = {**base, "git": git, "inputs": describe(base["inputs"]), "outputs": describe(base["outputs"]),
                "env": recorder.capture_env(repo, recorder.redactor(repo))}
     digester.save()
     # The present state in the record's shape (with the base's fields a worktree cannot know).
-    return Side(record=cast(Record, present), manifests=manifests, worktree=True)
+    return Side(record=cast(Record, present), manifests=manifests, worktree=True), tree
 
 
-def code_diff(repo: Repo, a: Side, b: Side, warnings: list[str]) -> tuple[code_store.CodeDiff | None, str | None]:
+def _results(a: Record, b: Record) -> Callable[[str], bool]:
+    """Outputs and metrics files of either run: results, never code (design.md, Evidence rules)."""
+    from prov_git.store.snapshot import PathSet
+
+    return PathSet([e["path"] for r in (a, b) for e in r["outputs"]]
+                   + [p for r in (a, b) for p in r["git"].get("excluded", [])])
+
+
+def code_diff(repo: Repo, a: Side, b: Side, warnings: list[str],
+              present_tree: str | None = None) -> tuple[code_store.CodeDiff | None, str | None]:
     old = tree_commit(a.record["git"])
+    exclude = _results(a.record, b.record)
     try:
-        if b.worktree:
-            return code_store.against_workdir(repo, old), None
-        new = tree_commit(b.record["git"])
-        return (code_store.CodeDiff() if old == new else code_store.between(repo, old, new)), None
+        new = present_tree if b.worktree else tree_commit(b.record["git"])
+        diff = code_store.CodeDiff() if old == new else code_store.between(repo, old, new, exclude=exclude)
     except MissingCommit as exc:
         problem = f"{exc}; the code section compares commit ids only"
         warnings.append(problem)
         return None, problem
+    return code_store.with_omitted(diff, a.record["git"].get("untracked_omitted", []),
+                                   b.record["git"].get("untracked_omitted", []), exclude), None
 
 
 def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
@@ -111,8 +130,12 @@ def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
     id_a = resolve.resolve(repo, spec_a)
     id_b = resolve.resolve(repo, spec_b) if spec_b is not None else None
     a = load_side(repo, id_a, warnings)
-    b = load_side(repo, id_b, warnings) if id_b is not None else present_side(repo, a.record)
-    diff, problem = code_diff(repo, a, b, warnings) if "code" in only else (None, None)
+    present_tree = None
+    if id_b is not None:
+        b = load_side(repo, id_b, warnings)
+    else:
+        b, present_tree = present_side(repo, a.record, warnings)
+    diff, problem = code_diff(repo, a, b, warnings, present_tree) if "code" in only else (None, None)
     noise = noise_from_config(repo.config_all("prov.diff.ignore"))
     sections = compare(a, b, diff, problem, noise, only)
     return Comparison(a=a, b=b, sections=sections, warnings=warnings, patch=diff.patch if diff else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import platform
@@ -83,18 +84,32 @@ def _version_from_layout(python: Path) -> str | None:
     return libs[-1].name.removeprefix("python") if libs else None
 
 
+GPU_TIMEOUT_S = 2.0  # a hung driver must not hold up every record (it used to cost 10 s each)
+
+
 def gpus() -> list[dict[str, str]] | None:
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None
+    import signal
     import subprocess  # only with a GPU: not worth its import (~1.5 ms) on every record
 
     try:
-        out = subprocess.run(
+        child = subprocess.Popen(
             [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True,  # its own group: a timeout kills whatever it started too
+        )
+    except OSError:
+        return None
+    try:
+        out, _ = child.communicate(timeout=GPU_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        return None
+    if child.returncode != 0:
         return None
     result = []
     for line in out.strip().splitlines():

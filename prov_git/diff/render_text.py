@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +11,9 @@ import click
 
 from prov_git.diff.compare import Comparison, Side
 from prov_git.diff.files import KINDS
-from prov_git.records.render import commit_label, outcome, short, when
+from prov_git.records.render import commit_label, inert_all, outcome, short, when
 from prov_git.records.sections import BY_NAME
+from prov_git.records.text import inert
 
 Section = dict[str, Any]
 WIDTH = 80  # long values go on their own lines past this; --stat scales its graph to it
@@ -266,7 +268,17 @@ def summary(comparison: Comparison, paint: Paint) -> str:
     return paint(", ".join(changed) + " changed", fg="yellow", bold=True) + tail
 
 
+def _inert(comparison: Comparison) -> Comparison:
+    """The comparison with every record string made inert (a patch keeps its tabs)."""
+    side = dataclasses.replace
+    return side(comparison, a=side(comparison.a, record=inert_all(comparison.a.record)),
+                b=side(comparison.b, record=inert_all(comparison.b.record)),
+                sections=inert_all(comparison.sections),
+                patch="\t".join(inert(part, newlines=True) for part in comparison.patch.split("\t")))
+
+
 def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bool = False) -> str:
+    comparison = _inert(comparison)
     paint = Paint(color)
     body: dict[str, Callable[[Section], list[str]]] = {
         "structure": lambda s: _structural(s, paint),

@@ -38,11 +38,20 @@ class Status(TypedDict):
     resources: Resources | None
 
 
+class OmittedFile(TypedDict):
+    path: str
+    size: int
+    digest: str | None
+
+
 class Git(TypedDict):
     commit: str | None  # None before the first commit
     branch: str | None  # None when detached
     dirty: bool
     snapshot: str | None  # the dirty tree's snapshot commit, None when clean
+    untracked: NotRequired[list[str]]  # v2: untracked files the snapshot holds
+    untracked_omitted: NotRequired[list[OmittedFile]]  # v2: untracked files beyond prov.snapshot.* bounds
+    excluded: NotRequired[list[str]]  # v2: outputs and metrics files kept out of the snapshot
 
 
 class Entry(TypedDict):

@@ -1,4 +1,8 @@
-"""Human-readable text for runs (log lines, show). Pure: records in, strings out."""
+"""Human-readable text for runs (log lines, show). Pure: records in, strings out.
+
+Every record string is passed through `text.inert` before it is styled: a hostile run name or path
+cannot move the cursor, retitle the window or write the clipboard, on a terminal or through a pipe.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,18 @@ from typing import Any
 import click
 
 from prov_git.records import Record
+from prov_git.records.text import inert
+
+
+def inert_all(value: Any) -> Any:
+    """A copy of a JSON-like value with every string (keys too) made inert, for human output."""
+    if isinstance(value, str):
+        return inert(value)
+    if isinstance(value, dict):
+        return {inert(k) if isinstance(k, str) else k: inert_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [inert_all(v) for v in value]
+    return value
 
 
 def short(run_id: str) -> str:
@@ -132,10 +148,11 @@ def log_line(record: Record, color: bool, width: int | None = None, date: str = 
     failed = status["signal"] is not None or status["exit_code"] not in (0, None)
     label = outcome(status, record["command"]["executed"])
     name = f"[{record['name']}] " if record.get("name") else ""
-    stamp = when(status["started_at"], date)
-    head = [short(record["id"]), stamp, f"{label:<{STATUS_WIDTH}}", f"{commit_label(record['git']):<{COMMIT_WIDTH}}"]
+    stamp = inert(when(status["started_at"], date))
+    head = [short(record["id"]), stamp, f"{label:<{STATUS_WIDTH}}",
+            f"{inert(commit_label(record['git'])):<{COMMIT_WIDTH}}"]
     used = sum(len(part) + 2 for part in head)
-    tail = fit(name + command_line(record), None if width is None else max(width - used, 8))
+    tail = fit(inert(name + command_line(record)), None if width is None else max(width - used, 8))
     if color:
         head[0] = click.style(head[0], fg="yellow")
         head[2] = click.style(head[2], fg="red" if failed else "green")
@@ -145,7 +162,7 @@ def log_line(record: Record, color: bool, width: int | None = None, date: str = 
 def oneline(record: Record, color: bool, width: int | None = None) -> str:
     """`log --oneline`: short id, status, name or command."""
     label = outcome(record["status"], record["command"]["executed"])
-    text = record.get("name") or command_line(record)
+    text = inert(record.get("name") or command_line(record))
     run_id = click.style(short(record["id"]), fg="yellow") if color else short(record["id"])
     return f"{run_id} {label:<{STATUS_WIDTH}} " + fit(text, None if width is None else max(width - 23, 8))
 
@@ -169,13 +186,13 @@ def formatted(record: Record, template: str, date: str = "default") -> str:
         if letter:
             return {"H": str(record["id"]), "h": short(record["id"]), "n": "\n", "%": "%"}[letter]
         if key in fields:
-            return str(fields[key]())
+            return inert(str(fields[key]()))
         item: Any = record
         for part in key.split("."):
             if not isinstance(item, dict) or part not in item:
                 return ""
             item = item[part]
-        return str(item) if isinstance(item, str) else json.dumps(item, ensure_ascii=False, sort_keys=True)
+        return inert(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, sort_keys=True))
 
     return _PLACEHOLDER.sub(one, template)
 
@@ -218,9 +235,21 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+def _untracked(git: Mapping[str, Any]) -> list[str]:
+    """Which untracked files the snapshot holds (a byproduct here belongs in .gitignore) or names."""
+    from prov_git.records.text import inert
+
+    held = git.get("untracked") or []
+    named = git.get("untracked_omitted") or []
+    lines = [f"untracked: {inert(', '.join(held))}"] if held else []
+    if named:
+        lines.append("untracked, not stored: " + inert(", ".join(f"{e['path']} ({e['size']} bytes)" for e in named)))
+    return lines
+
+
 def show_text(record: Record, color: bool, full: bool = False, width: int | None = None) -> str:
     """`git prov show`: short digests and human sizes unless full; lines wrapped to width when given."""
-    return wrap_lines("\n".join(_show_lines(record, color, full)), width)
+    return wrap_lines("\n".join(_show_lines(inert_all(record), color, full)), width)
 
 
 def _show_lines(record: Record, color: bool, full: bool) -> list[str]:
@@ -244,6 +273,7 @@ def _show_lines(record: Record, color: bool, full: bool) -> list[str]:
     lines.append(f"commit:   {git['commit'] or '(no commit)'}{where}")
     if git["dirty"]:
         lines.append(f"dirty:    yes, snapshot {git['snapshot']}")
+    lines += _untracked(git)
     lines += _entries("inputs", record["inputs"], full)
     lines += _entries("outputs", record["outputs"], full)
     lines += _mapping("params", record["params"])

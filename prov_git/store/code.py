@@ -1,13 +1,16 @@
 """The code a run saw, compared: a git tree diff between two recorded commits (or snapshots).
 
 Reads only objects pinned by refs/prov/runs, so a diff still works after the branch was rebased or
-amended and gc ran. The work-tree comparison (`diff --worktree`) writes no object: it merges the
-tree-to-index and index-to-workdir diffs, as `git diff <commit>` does.
+amended and gc ran. The work-tree comparison (`diff --worktree`) diffs the recorded tree against a
+tree of the present built by the same snapshot rules (store/snapshot.py), never against the index:
+so right after a record nothing differs, whatever was staged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pygit2
 
@@ -50,8 +53,10 @@ def _tree(repo: Repo, commit: str | None) -> pygit2.Tree | None:
     return tree
 
 
-def between(repo: Repo, old: str | None, new: str | None, context: int = 3) -> CodeDiff:
-    """The diff from commit old to commit new (either may be None: the empty tree)."""
+def between(repo: Repo, old: str | None, new: str | None, context: int = 3,
+            exclude: Callable[[str], bool] | None = None) -> CodeDiff:
+    """The diff from commit (or tree) old to new, either may be None (the empty tree); paths for
+    which exclude is true (outputs and metrics files) are left out of the files and the patch."""
     old_tree, new_tree = _tree(repo, old), _tree(repo, new)
     try:
         if old_tree is None and new_tree is None:
@@ -63,31 +68,33 @@ def between(repo: Repo, old: str | None, new: str | None, context: int = 3) -> C
             diff = old_tree.diff_to_tree(context_lines=context, interhunk_lines=0)
         else:
             diff = old_tree.diff_to_tree(new_tree, context_lines=context, interhunk_lines=0)
-        return _summarize(diff)
-    except (pygit2.GitError, KeyError) as exc:
+        return _summarize(diff, exclude)
+    except pygit2.GitError as exc:
+        if "extension" not in str(exc):
+            raise MissingCommit(f"objects of commit {(old or new or '')[:12]} are missing ({exc})") from None
+        # libgit2 reads the index for attributes and cannot read a sparse one ('sdir'): git diffs.
+        return _summarize(_git_diff(repo, old_tree, new_tree, context), exclude)
+    except KeyError as exc:
         raise MissingCommit(f"objects of commit {(old or new or '')[:12]} are missing ({exc})") from None
 
 
-def against_workdir(repo: Repo, old: str | None, context: int = 3) -> CodeDiff:
-    """The diff from commit old to the tracked files as they are now (index + work tree)."""
-    old_tree = _tree(repo, old)
-    index = repo.git.index
-    index.read(force=False)
-    try:
-        if old_tree is None:
-            # libgit2 knows the empty tree without it being stored: nothing is written here.
-            old_tree = repo.git[_EMPTY_TREE].peel(pygit2.Tree)
-        staged = old_tree.diff_to_index(index, context_lines=context, interhunk_lines=0)
-        staged.merge(index.diff_to_workdir(context_lines=context, interhunk_lines=0))
-        return _summarize(staged)
-    except (pygit2.GitError, KeyError) as exc:
-        raise MissingCommit(f"objects of commit {(old or '')[:12]} are missing ({exc})") from None
+def _git_diff(repo: Repo, old: pygit2.Tree | None, new: pygit2.Tree | None, context: int) -> pygit2.Diff:
+    import subprocess
+
+    ids = [str(t.id) if t is not None else _EMPTY_TREE for t in (old, new)]
+    done = subprocess.run(["git", "--no-optional-locks", "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+                           "--binary", f"-U{context}", "--inter-hunk-context=0", *ids],
+                          cwd=repo.git.path, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise MissingCommit(f"git diff {ids[0][:12]} {ids[1][:12]} failed: "
+                            f"{done.stderr.decode(errors='replace').strip()}")
+    return pygit2.Diff.parse_diff(done.stdout.decode("utf-8", "surrogateescape"))
 
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
-def _summarize(diff: pygit2.Diff) -> CodeDiff:
+def _summarize(diff: pygit2.Diff, exclude: Callable[[str], bool] | None = None) -> CodeDiff:
     from unidiff.patch import PatchSet
 
     diff.find_similar()
@@ -97,6 +104,8 @@ def _summarize(diff: pygit2.Diff) -> CodeDiff:
         if patch is None:
             continue
         delta = patch.delta
+        if exclude is not None and (exclude(delta.new_file.path) or exclude(delta.old_file.path)):
+            continue
         text = patch.data.decode("utf-8", "replace")
         texts.append(text)
         parsed = PatchSet(text)
@@ -114,9 +123,29 @@ def _summarize(diff: pygit2.Diff) -> CodeDiff:
     return CodeDiff(files=files, patch="".join(texts))
 
 
-def present_commit(repo: Repo) -> tuple[str | None, bool]:
-    """HEAD's commit id (None before the first commit) and whether tracked files differ from it."""
-    from prov_git.store.snapshot import head_state
-
-    commit, _ = head_state(repo)
-    return commit, bool(repo.git.status(untracked_files="no"))
+def with_omitted(diff: CodeDiff, old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]],
+                 exclude: Callable[[str], bool] | None = None) -> CodeDiff:
+    """diff with the untracked files each side named (size and digest) instead of storing: a change
+    to one is a binary modification; a file stored on one side and named on the other is modified,
+    not added or deleted (neither tree has both)."""
+    if not old and not new:
+        return diff
+    before = {e["path"]: e for e in old}
+    after = {e["path"]: e for e in new}
+    by_path = {f.path: f for f in diff.files}
+    files = [f for f in diff.files if f.path not in before and f.path not in after]
+    for path in sorted(before.keys() | after.keys()):
+        if exclude is not None and exclude(path):
+            continue
+        a, b = before.get(path), after.get(path)
+        if a is not None and b is not None:
+            if (a["size"], a["digest"]) != (b["size"], b["digest"]):
+                files.append(FileChange(path, None, "modified", 0, 0, True))
+            continue
+        in_tree = by_path.get(path)
+        if in_tree is not None and in_tree.status in ("added", "deleted"):
+            files.append(FileChange(path, None, "modified", 0, 0, True))
+        else:
+            files.append(FileChange(path, None, "deleted" if b is None else "added", 0, 0, True))
+    files.sort(key=lambda f: f.path)
+    return CodeDiff(files=files, patch=diff.patch)

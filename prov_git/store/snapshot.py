@@ -1,18 +1,66 @@
-"""Git state of the work tree, and the snapshot commit that pins its dirty changes."""
+"""Git state of the work tree, and the snapshot commit that pins the code a run saw.
+
+The snapshot is what `git add -A` would commit, built without touching the user's index: every
+tracked file's work tree content, plus the untracked files git does not ignore, within the
+`prov.snapshot.*` bounds. Declared outputs and metrics files are left out (they are results, not
+code), and so are untracked declared inputs and params files (compared in their own sections).
+Files with a `filter` attribute are hashed by git itself, so git-crypt stores ciphertext and git-lfs a
+pointer, as in a commit. A sparse checkout, or an index libgit2 cannot read (a sparse index), is
+snapshotted by git's own status and update-index on a private copy of the index.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Sequence
+
 import pygit2
 
+from prov_git.errors import StoreError
 from prov_git.store.repo import Repo
 
-_WT_CHANGED = (
-    pygit2.enums.FileStatus.WT_MODIFIED
-    | pygit2.enums.FileStatus.WT_DELETED
-    | pygit2.enums.FileStatus.WT_TYPECHANGE
-    | pygit2.enums.FileStatus.WT_RENAMED
-)
-_WT_DELETED = pygit2.enums.FileStatus.WT_DELETED
+# Defaults of prov.snapshot.*: a script or a config file fits easily; a data set does not.
+MAX_FILE_SIZE = 1 << 20  # one untracked file stored in the snapshot, bytes
+MAX_FILES = 1000  # untracked files stored in the snapshot
+MAX_TOTAL = 10 << 20  # all untracked files stored in the snapshot, bytes
+MAX_NAMED = 1000  # untracked files beyond the bounds that are still named (size and digest)
+
+_FS = pygit2.enums.FileStatus
+_WT_CHANGED = _FS.WT_MODIFIED | _FS.WT_TYPECHANGE | _FS.WT_RENAMED
+_INDEX_CHANGED = _FS.INDEX_NEW | _FS.INDEX_MODIFIED | _FS.INDEX_DELETED | _FS.INDEX_RENAMED | _FS.INDEX_TYPECHANGE
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class Bounds:
+    def __init__(self, max_file_size: int = MAX_FILE_SIZE, max_files: int = MAX_FILES,
+                 max_total: int = MAX_TOTAL) -> None:
+        self.max_file_size = max_file_size
+        self.max_files = max_files
+        self.max_total = max_total
+
+
+class Snapshot:
+    """The record's git section, plus what the app still has to do: digest the omitted files."""
+
+    def __init__(self, git: dict[str, object], tree: str | None, omitted: list[tuple[str, int]],
+                 warnings: list[str]) -> None:
+        self.git = git
+        self.tree = tree  # the tree the run saw (HEAD's when clean); None in an empty repository
+        self.omitted = omitted  # (path, size) of untracked files beyond the bounds
+        self.warnings = warnings
+
+
+def bounds(repo: Repo) -> Bounds:
+    def get(name: str, default: int) -> int:
+        try:
+            return max(0, int(repo.git.config.get_int(f"prov.snapshot.{name}")))
+        except (KeyError, pygit2.GitError, ValueError):
+            return default
+
+    return Bounds(get("maxFileSize", MAX_FILE_SIZE), get("maxFiles", MAX_FILES), get("maxTotal", MAX_TOTAL))
 
 
 def head_state(repo: Repo) -> tuple[str | None, str | None]:
@@ -30,33 +78,294 @@ def head_state(repo: Repo) -> tuple[str | None, str | None]:
     return str(git.head.target), branch
 
 
-def capture(repo: Repo) -> dict[str, object]:
-    """The record's git section; writes a snapshot commit when tracked files differ from HEAD.
+class PathSet:
+    """Repo-relative paths (files or directories); a path is in it when it or a folder above it is."""
 
-    Like `git stash create`, the snapshot's tree is the index with every tracked file's work tree
-    content; untracked files are not part of it. Its parent is HEAD (none in an empty repository).
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = {p.rstrip("/") for p in paths if p not in (".", "")}
+
+    def __call__(self, path: str) -> bool:
+        return self.cover(path) is not None
+
+    def cover(self, path: str) -> str | None:
+        """The member that path is or lies under, None when there is none."""
+        if not self.paths:
+            return None
+        path = path.rstrip("/")
+        if path in self.paths:
+            return path
+        parts = path.split("/")
+        return next((p for p in ("/".join(parts[:i]) for i in range(1, len(parts))) if p in self.paths), None)
+
+
+def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (),
+            limits: Bounds | None = None, *, commit: bool = True) -> Snapshot:
+    """The git section of a run about to start.
+
+    results: outputs and metrics files (never code, tracked or not); declared: inputs and params
+    files (left out only when untracked). With commit=False (`diff --worktree`) only the tree is built.
     """
-    commit, branch = head_state(repo)
-    status = repo.git.status(untracked_files="no")
-    dirty = bool(status)
-    snapshot = None
-    if dirty:
-        snapshot = str(_snapshot_commit(repo, commit, status))
-    return {"commit": commit, "branch": branch, "dirty": dirty, "snapshot": snapshot}
+    limits = limits or bounds(repo)
+    head, branch = head_state(repo)
+    workdir = repo.require_workdir()
+    sparse = repo.config_bool("core.sparseCheckout", False)
+    index: pygit2.Index | None = None
+    if not sparse:
+        try:
+            index = repo.git.index
+            index.read(force=False)
+        except pygit2.GitError:  # an index extension libgit2 does not know (sparse index: 'sdir')
+            index = None
+    if index is not None and index.conflicts is not None:
+        raise StoreError("the index has unresolved merge conflicts, so the work tree has no one state "
+                         "to record: resolve them (`git status`) or `git merge --abort`, then record")
+    if index is None:
+        changed, deleted, untracked, staged = _git_status(workdir)
+    else:
+        changed, deleted, untracked, staged = _pygit2_status(repo)
+    skip_results, skip_declared = PathSet(results), PathSet(declared)
+    # Results that differ from HEAD are named, so that a diff keeps them out of the other run's code too.
+    kept_out = sorted({c for p in changed + deleted + untracked + staged if (c := skip_results.cover(p))})
+    changed = [p for p in changed if not skip_results(p)]
+    deleted = [p for p in deleted if not skip_results(p)]
+    untracked = [p for p in untracked if not skip_results(p) and not skip_declared(p)]
+    held, omitted, warnings = _within_bounds(workdir, sorted(untracked), limits)
+    reset = [p for p in staged if skip_results(p)]  # a staged result: HEAD's version is the code
+    head_obj = repo.git.get(head) if head else None
+    head_tree = head_obj.peel(pygit2.Tree) if head_obj is not None else None
+    try:
+        if index is None:
+            tree = _git_tree(repo, workdir, changed + held, deleted, reset, head_tree)
+        else:
+            try:
+                tree = _pygit2_tree(repo, index, workdir, changed + held, deleted, reset, head_tree)
+            finally:
+                index.read(force=True)  # drop the in-memory edits: .git/index is never written
+    except (pygit2.GitError, OSError) as exc:  # a file changing or vanishing as it is read
+        raise StoreError(f"cannot snapshot the dirty work tree ({exc}); the command was not run: "
+                         "retry") from None
+    base = str(head_tree.id) if head_tree is not None else _EMPTY_TREE
+    # Dirty means the code differs from HEAD: judged on the trees, so a file whose stat data changed
+    # (or that only libgit2 misreads, behind a filter) is not dirty. An omitted untracked file is code
+    # that differs from HEAD too.
+    dirty = tree != base or bool(omitted)
+    snapshot = str(_commit(repo, head, tree)) if dirty and commit else None
+    git: dict[str, object] = {"commit": head, "branch": branch, "dirty": dirty, "snapshot": snapshot}
+    if held:
+        git["untracked"] = held
+    if kept_out:
+        git["excluded"] = kept_out
+    return Snapshot(git, tree if (dirty or head_tree is not None) else None, omitted, warnings)
 
 
-def _snapshot_commit(repo: Repo, head: str | None, status: dict[str, int]) -> pygit2.Oid:
-    index = repo.git.index  # changes below stay in memory; .git/index is never written
-    for path, flags in status.items():
-        if flags & _WT_DELETED:
-            index.remove(path)
+def _pygit2_status(repo: Repo) -> tuple[list[str], list[str], list[str], list[str]]:
+    changed, deleted, untracked, staged = [], [], [], []
+    for path, flags in repo.git.status(untracked_files="all").items():
+        if flags & _FS.CONFLICTED:
+            raise StoreError(f"{path} has merge conflicts; resolve them (git add) before recording")
+        if flags & _FS.WT_NEW:
+            if not path.endswith("/"):  # a nested repository: not this one's code
+                untracked.append(path)
+            continue
+        if flags & _INDEX_CHANGED:
+            staged.append(path)
+        if flags & _FS.WT_DELETED:
+            deleted.append(path)
         elif flags & _WT_CHANGED:
-            index.add(path)
-    tree = index.write_tree()
-    index.read(force=True)  # drop the in-memory edits
+            changed.append(path)
+    return changed, deleted, untracked, staged
+
+
+def _git(workdir: os.PathLike[str] | str, args: list[str], *, env: dict[str, str] | None = None,
+         stdin: bytes | None = None) -> bytes:
+    done = subprocess.run(["git", "--no-optional-locks", *args], cwd=workdir, input=stdin,
+                          capture_output=True, env={**os.environ, **(env or {})}, check=False)
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise StoreError(f"git {args[0]} failed while snapshotting the work tree: "
+                         f"{message[-1] if message else f'exit {done.returncode}'}")
+    return done.stdout
+
+
+def _git_status(workdir: os.PathLike[str] | str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Status by git itself: it knows the sparse cone (skip-worktree files are not deleted)."""
+    out = _git(workdir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"])
+    changed, deleted, untracked, staged = [], [], [], []
+    for item in out.decode("utf-8", "surrogateescape").split("\0"):
+        if len(item) < 4:
+            continue
+        x, y, path = item[0], item[1], item[3:]
+        if x == "?":
+            if not path.endswith("/"):
+                untracked.append(path)
+            continue
+        if "U" in (x, y) or (x, y) in (("A", "A"), ("D", "D")):
+            raise StoreError(f"{path} has merge conflicts; resolve them (git add) before recording")
+        if x not in (" ", "?"):
+            staged.append(path)
+        if y == "D":
+            deleted.append(path)
+        elif y in ("M", "T"):
+            changed.append(path)
+    return changed, deleted, untracked, staged
+
+
+def _within_bounds(workdir: os.PathLike[str] | str, untracked: list[str], limits: Bounds
+                   ) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+    held: list[str] = []
+    omitted: list[tuple[str, int]] = []
+    total = 0
+    for path in untracked:
+        try:
+            st = os.lstat(os.path.join(workdir, path))
+        except OSError:  # gone since status ran
+            continue
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            continue
+        size = st.st_size
+        if size <= limits.max_file_size and len(held) < limits.max_files and total + size <= limits.max_total:
+            held.append(path)
+            total += size
+        else:
+            omitted.append((path, size))
+    warnings = []
+    if omitted:
+        named, unnamed = omitted[:MAX_NAMED], omitted[MAX_NAMED:]
+        shown = ", ".join(f"{p} ({s} bytes)" for p, s in named[:5]) + (", ..." if len(named) > 5 else "")
+        warnings.append(f"{len(omitted)} untracked file(s) beyond prov.snapshot.maxFileSize/maxFiles/maxTotal "
+                        f"are named by size and digest, not stored: {shown}")
+        if unnamed:
+            warnings.append(f"{len(unnamed)} more untracked file(s) are neither stored nor named; "
+                            "add them to .gitignore or commit them")
+        omitted = named
+    return held, omitted, warnings
+
+
+def _filtered(repo: Repo, paths: list[str]) -> set[str]:
+    """The paths with a `filter` attribute: only git runs filter drivers (libgit2 does not)."""
+    out = set()
+    for path in paths:
+        try:
+            if repo.git.get_attr(path, "filter") not in (None, False):
+                out.add(path)
+        except pygit2.GitError:
+            out.add(path)  # unsure: let git decide
+    return out
+
+
+def _hash_with_git(workdir: os.PathLike[str] | str, paths: list[str],
+                   env: dict[str, str] | None = None) -> list[str]:
+    """Blob ids of paths as git stores them, clean filters applied, written to the object database."""
+    if not paths:
+        return []
+    out = _git(workdir, ["hash-object", "-w", "--stdin-paths"], env=env,
+               stdin="".join(p + "\n" for p in paths).encode("utf-8", "surrogateescape"))
+    return out.decode().split()
+
+
+def _mode(st: os.stat_result) -> pygit2.enums.FileMode:
+    if stat.S_ISLNK(st.st_mode):
+        return pygit2.enums.FileMode.LINK
+    return pygit2.enums.FileMode.BLOB_EXECUTABLE if st.st_mode & 0o100 else pygit2.enums.FileMode.BLOB
+
+
+def _attributes_may_apply(repo: Repo, workdir: os.PathLike[str] | str, paths: list[str]) -> bool:
+    """Whether any attribute or autocrlf may convert these paths' content on its way into git. When
+    none can, a file's blob is the hash of its bytes: an unchanged untracked file costs one read."""
+    if (repo.config("core.autocrlf") or "false").lower() not in ("false", "no", "off", "0"):
+        return True
+    if repo.config("core.attributesFile") is not None:
+        return True
+    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    candidates = {os.path.join(repo.git.path, "info", "attributes"), os.path.join(home, "git", "attributes")}
+    for path in paths:
+        folder = os.path.dirname(path)
+        while True:
+            candidates.add(os.path.join(workdir, folder, ".gitattributes"))
+            if not folder:
+                break
+            folder = os.path.dirname(folder)
+    return any(os.path.exists(c) for c in candidates)
+
+
+def _pygit2_tree(repo: Repo, index: pygit2.Index, workdir: os.PathLike[str] | str, add: list[str],
+                 remove: list[str], reset: list[str], head_tree: pygit2.Tree | None) -> str:
+    for path in remove:
+        index.remove(path)
+    for path in reset:
+        _reset_entry(index, path, head_tree)
+    converted = _attributes_may_apply(repo, workdir, add)
+    filtered = _filtered(repo, add) if converted else set()
+    odb = repo.git.odb
+    for path in add:
+        if path in filtered:
+            continue
+        if not converted:  # a blob already stored (the file is as the last run saw it): not rewritten
+            full = os.path.join(workdir, path)
+            st = os.lstat(full)
+            if stat.S_ISREG(st.st_mode):
+                blob = pygit2.hashfile(full)
+                if blob in odb:
+                    index.add(pygit2.IndexEntry(path, blob, _mode(st)))
+                    continue
+        index.add(path)
+    by_git = [p for p in add if p in filtered]
+    for path, oid in zip(by_git, _hash_with_git(workdir, by_git), strict=True):
+        st = os.lstat(os.path.join(workdir, path))
+        index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=oid), _mode(st)))
+    return str(index.write_tree())
+
+
+def _reset_entry(index: pygit2.Index, path: str, head_tree: pygit2.Tree | None) -> None:
+    try:
+        entry = head_tree[path] if head_tree is not None else None
+    except KeyError:
+        entry = None
+    if entry is None:
+        if path in index:
+            index.remove(path)
+    else:
+        index.add(pygit2.IndexEntry(path, entry.id, entry.filemode))
+
+
+def _git_tree(repo: Repo, workdir: os.PathLike[str] | str, add: list[str], remove: list[str],
+              reset: list[str], head_tree: pygit2.Tree | None) -> str:
+    """The snapshot tree by git's update-index on a private copy of the index (sparse checkouts)."""
+    index_file = os.path.join(repo.git.path, "index")
+    fd, private = tempfile.mkstemp(prefix="prov-snapshot-", suffix=".index", dir=repo.git.path)
+    try:
+        with os.fdopen(fd, "wb") as copy:
+            try:
+                with open(index_file, "rb") as original:
+                    copy.write(original.read())
+            except FileNotFoundError:
+                pass
+        env = {"GIT_INDEX_FILE": private}
+        if reset:
+            listing = []
+            for path in reset:
+                try:
+                    entry = head_tree[path] if head_tree is not None else None
+                except KeyError:
+                    entry = None
+                listing.append(f"{entry.filemode:o} {entry.id}\t{path}" if entry is not None
+                               else f"0 {'0' * 40}\t{path}")
+            _git(workdir, ["update-index", "--index-info"], env=env,
+                 stdin="".join(f"{line}\n" for line in listing).encode("utf-8", "surrogateescape"))
+        paths = add + remove
+        if paths:
+            _git(workdir, ["update-index", "--add", "--remove", "-z", "--stdin"], env=env,
+                 stdin="".join(p + "\0" for p in paths).encode("utf-8", "surrogateescape"))
+        return _git(workdir, ["write-tree"], env=env).decode().strip()
+    finally:
+        os.unlink(private)
+
+
+def _commit(repo: Repo, head: str | None, tree: str) -> pygit2.Oid:
     try:
         sig = repo.git.default_signature
     except (KeyError, pygit2.GitError):
         sig = pygit2.Signature("git prov", "git-prov@localhost")
     parents = [pygit2.Oid(hex=head)] if head else []
-    return repo.git.create_commit(None, sig, sig, "git prov: snapshot of the dirty work tree\n", tree, parents)
+    return repo.git.create_commit(None, sig, sig, "git prov: snapshot of the dirty work tree\n",
+                                  pygit2.Oid(hex=tree), parents)
