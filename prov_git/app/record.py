@@ -248,7 +248,8 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
-    warnings: list[str] = list(snap_warnings)
+    warnings: list[str] = digester.warnings  # files that changed while hashed, inputs included
+    warnings += snap_warnings
     outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False,
                                       warnings=warnings)
     digester.save()

@@ -3,10 +3,20 @@
 An entry maps an absolute path to (size, mtime_ns, ctime_ns, inode, hex digest), one file per hash
 algorithm (`hashcache-sha256`). A lookup is served only when all four stat fields still match.
 
-- Racy git: a file changed in the same timestamp tick as our stat would keep its stat fields, so an
-  entry is stored only for a file whose mtime and ctime are at least RACY_NS older than the moment
-  this record began (and whose stat did not move while it was read). Restoring mtime with utime does
+- Racy timestamps, as git does it: every file whose stat did not move while it was read is stored;
+  an entry is trusted only when its file's mtime and ctime are older than the cache file's own write
+  time (same clock, same tick granularity: a change in the tick of that write looks as new as the
+  write). Entries not older, the racily-clean ones, are hashed again and stored again; the next write
+  of the cache makes them old enough. So a data set written a second before its first record is cached
+  by that record. Timestamps on whole seconds (FAT, some network file systems: ctime, which no user
+  can set, ends in 0 ns) get a RACY_NS margin for their coarse ticks. Restoring mtime with utime does
   not fool it: that sets ctime to now.
+- Limit (git has it too): a process writing through a shared writable mmap changes the content of
+  pages already dirty without the kernel touching mtime or ctime (they move only on the first write
+  after writeback), so such a change right after a record can be served stale until the file's next
+  stat change. Set prov.hashCache=false for files written that way.
+- A file that changed while it was read (its stat before and after differ: grown, shrunk, rewritten)
+  is not stored, and `warnings` names it; its digest is of the size seen at open, as recorded.
 - Concurrent records: the cache file is read once and replaced whole (temporary file + rename), so a
   reader sees an old or a new file, never half of one; when two records save at once the last wins
   and the other's new entries are simply hashed again next time. Never a wrong digest, at worst a miss.
@@ -23,8 +33,7 @@ import contextlib
 import hashlib
 import marshal
 import os
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +41,8 @@ from prov_git.capture.hashing import Progress, StatKey, hash_many, stat_key
 from prov_git.fsutil import atomic_write
 
 MAGIC = b"git-prov hash cache 1\n"
-RACY_NS = 2_000_000_000  # covers 1 s and 2 s (FAT) timestamp granularity, and coarse kernel clocks
+RACY_NS = 2_000_000_000  # the margin for whole-second timestamps: covers 1 s and 2 s (FAT) ticks
+SECOND_NS = 1_000_000_000
 MAX_ENTRIES = 1_000_000
 
 Entry = tuple[int, int, int, int, str]  # size, mtime_ns, ctime_ns, inode, hex digest
@@ -41,18 +51,19 @@ Entry = tuple[int, int, int, int, str]  # size, mtime_ns, ctime_ns, inode, hex d
 class Stats:
     """What a digester did; `PROV_DEBUG_STATS=1 git prov record` prints it."""
 
-    __slots__ = ("bytes_hashed", "hashed", "hits", "not_stored", "stored")
+    __slots__ = ("bytes_hashed", "hashed", "hits", "not_stored", "racy", "stored")
 
     def __init__(self) -> None:
         self.hits = 0
         self.hashed = 0
         self.bytes_hashed = 0
         self.stored = 0
-        self.not_stored = 0  # racy, or changed while being read
+        self.not_stored = 0  # changed while being read
+        self.racy = 0  # matched an entry not older than the cache file: hashed again
 
     def line(self) -> str:
         return (f"hash cache: {self.hits} hits, {self.hashed} hashed ({self.bytes_hashed} bytes), "
-                f"{self.stored} stored, {self.not_stored} too recent to store")
+                f"{self.stored} stored, {self.not_stored} changed while read, {self.racy} racily clean")
 
 
 class HashCache:
@@ -74,6 +85,11 @@ class HashCache:
     def entries(self) -> dict[str, Any]:
         """Entries as loaded (unchecked: a reader compares every field, so a bad one is a miss)."""
         return self._load()
+
+    def horizon(self) -> int:
+        """Entries of files changed before this instant (ns) are trusted: the cache file's mtime."""
+        self._load()
+        return self._loaded_stat[1] if self._loaded_stat is not None else 0
 
     def new_entries(self) -> dict[str, Entry]:
         return self._new
@@ -131,16 +147,23 @@ def _write(file: Path, entries: dict[str, Any]) -> None:
     atomic_write(file, MAGIC + hashlib.sha256(payload).digest() + payload, durable=False, mode=0o600)
 
 
+def trusted(key: StatKey, horizon: int) -> bool:
+    """Whether an entry with this stat key is older than a cache file written at horizon (git's racy
+    rule), with a margin for whole-second timestamps."""
+    newest = max(key[1], key[2])
+    if key[2] % SECOND_NS == 0:
+        newest += RACY_NS
+    return newest < horizon
+
+
 class CachedDigester:
     """A files.Digester that serves unchanged files from the cache and hashes the rest on all cores."""
 
-    def __init__(self, cache: HashCache | None, algorithm: str, since_ns: int | None = None,
-                 clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(self, cache: HashCache | None, algorithm: str) -> None:
         self.cache = cache
         self.algorithm = algorithm
-        # Anything we stat is stat'ed after this instant, so the racy test against it is conservative.
-        self.since_ns = since_ns if since_ns is not None else clock()
         self.stats = Stats()
+        self.warnings: list[str] = []  # files that changed while they were read
         self._session: dict[str, tuple[StatKey, str]] = {}  # this record's digests, racy ones included
 
     def __call__(self, path: str, st: os.stat_result) -> str:
@@ -154,21 +177,26 @@ class CachedDigester:
         # Entries are checked field by field here rather than all at load time: a bad one is a miss.
         session = self._session
         stored = self.cache.entries() if self.cache is not None else {}
-        fresh = self.cache.new_entries() if self.cache is not None else {}
+        horizon = self.cache.horizon() if self.cache is not None else 0
         prefix = self.algorithm + ":"
+        racy = 0
         for i, (path, st) in enumerate(items):
             key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             seen = session.get(path)
             digest = seen[1] if seen is not None and seen[0] == key else None
             if digest is None:
-                entry = fresh.get(path) or stored.get(path)
+                entry = stored.get(path)
                 if (type(entry) is tuple and len(entry) == 5 and entry[:4] == key
                         and type(entry[4]) is str):
-                    digest = prefix + entry[4]
+                    if trusted(key, horizon):
+                        digest = prefix + entry[4]
+                    else:
+                        racy += 1
             if digest is None:
                 misses.append(i)
             out.append(digest)
         self.stats.hits += len(items) - len(misses)
+        self.stats.racy += racy
         if misses:
             self._hash(items, misses, out)
         return [d for d in out if d is not None]
@@ -181,7 +209,6 @@ class CachedDigester:
             results = hash_many(jobs, self.algorithm, progress)
         finally:
             progress.finish()
-        horizon = self.since_ns - RACY_NS
         for i, (digest, after) in zip(misses, results, strict=True):
             path, st = items[i]
             key = stat_key(st)
@@ -189,16 +216,22 @@ class CachedDigester:
             self._session[path] = (key, digest)
             self.stats.hashed += 1
             self.stats.bytes_hashed += st.st_size
-            if after == key and st.st_mtime_ns < horizon and st.st_ctime_ns < horizon:
-                if self.cache is not None:
-                    self.cache.put(path, key, digest.split(":", 1)[1])
-                    self.stats.stored += 1
-            else:
+            if after != key:  # grown, rewritten, or replaced (another inode) between lstat and read
                 self.stats.not_stored += 1
+                self.warnings.append(_changed(path, key, after))
+            elif self.cache is not None:
+                self.cache.put(path, key, digest.split(":", 1)[1])
+                self.stats.stored += 1
 
     def save(self) -> None:
         if self.cache is not None:
             self.cache.save()
+
+
+def _changed(path: str, before: StatKey, after: StatKey) -> str:
+    grew = f", {before[0]} -> {after[0]} bytes" if after[0] != before[0] else ""
+    return (f"{path} changed while it was hashed{grew}; recorded as its first {before[0]} bytes "
+            "were read (record it again once it is complete)")
 
 
 def cache_file(state_dir: Path, algorithm: str) -> Path:

@@ -228,7 +228,7 @@ def refresh(repo: Repo, conn: sqlite3.Connection) -> None:
 
 
 def _catch_up(repo: Repo, conn: sqlite3.Connection, tip: pygit2.Commit | None) -> None:
-    empty = conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    empty = conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None  # count(*) reads every row
     top = tip.tree["runs"] if tip is not None and "runs" in tip.tree else None
     top = top if isinstance(top, pygit2.Tree) else None
     known = dict(conn.execute("SELECT name, tree FROM fans").fetchall())
