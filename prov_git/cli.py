@@ -77,10 +77,14 @@ def cli(chdir: tuple[str, ...], no_pager: bool) -> None:
 
 def _report(exc: BaseException, debug: bool) -> int:
     """The exit status for exc, after its one line on stderr."""
+    from prov_git.records.text import inert  # only on the way out with an error
+
     if isinstance(exc, ProvError):
         if debug:
             raise exc
-        click.echo(f"git prov: {'usage: ' if isinstance(exc, UsageError) else 'error: '}{exc}", err=True)
+        # inert: a message may quote a run name or a path from a hostile record.
+        click.echo(f"git prov: {'usage: ' if isinstance(exc, UsageError) else 'error: '}{inert(str(exc))}",
+                   err=True)
         return exc.exit_code
     if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code
@@ -108,7 +112,7 @@ def _report(exc: BaseException, debug: bool) -> int:
     if debug:
         raise exc
     name = type(exc).__name__
-    click.echo(f"git prov: error: {name}: {exc} (rerun with PROV_DEBUG=1 for details)", err=True)
+    click.echo(f"git prov: error: {name}: {inert(str(exc))} (rerun with PROV_DEBUG=1 for details)", err=True)
     return FATAL
 
 

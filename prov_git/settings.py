@@ -38,8 +38,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("prov.remote", "str", None, "upstream, else `origin`",
             "default remote of push/fetch/sync"),
     Setting("prov.diff.ignore", "list", [], "timings, `PWD`, `SHLVL`, terminal/session vars",
-            "glob patterns over paths like `params.seed` or `env.vars.X` that never make runs differ; "
-            "`!pattern` un-ignores"),
+            "glob patterns over paths like `params.seed` or `env.vars.X` that never make runs differ (a "
+            "pattern without `/` also matches a file name or last key alone: `residuals.png`; `diff` names "
+            "what they ignored); `!pattern` un-ignores"),
+    Setting("prov.sign", "bool", None, "`commit.gpgSign`",
+            "sign run and merge commits on `refs/prov/runs` as git signs commits"),
+    Setting("prov.fetch.requireSigned", "bool", False, "`false`",
+            "refuse fetched runs not signed by a trusted key"),
 )
 BY_NAME = {s.name.lower(): s for s in SETTINGS}
 

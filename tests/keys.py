@@ -109,3 +109,43 @@ def ssh_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Agent
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+PRESET = "/usr/lib/gnupg/gpg-preset-passphrase"
+
+
+@pytest.fixture
+def x509_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A GNUPGHOME whose gpgsm holds a self-signed X.509 certificate for EMAIL (made with openssl and
+    trusted in trustlist.txt); yields the certificate's fingerprint. gpgsm cannot make an unprotected
+    key in batch mode, so the import's passphrase is preset in the agent."""
+    if not all(shutil.which(t) for t in ("gpgsm", "openssl", "gpg-connect-agent")) or not Path(PRESET).exists():
+        pytest.skip("gpgsm, openssl or gpg-preset-passphrase is not installed")
+    home = tmp_path / "gnupg-x509"
+    home.mkdir(mode=0o700)
+    (home / "gpgsm.conf").write_text("disable-crl-checks\n")
+    (home / "gpg-agent.conf").write_text("allow-loopback-pinentry\nallow-preset-passphrase\n")
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    key, cert, bundle = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "k.p12"
+
+    def run(*argv: str, data: bytes | None = None) -> str:
+        return subprocess.run(argv, input=data, capture_output=True, check=True).stdout.decode()
+
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+        "-days", "30", "-subj", f"/CN=Prov Tester/emailAddress={EMAIL}")
+    # gpgsm reads only the older PKCS#12 ciphers.
+    run("openssl", "pkcs12", "-export", "-inkey", str(key), "-in", str(cert), "-out", str(bundle), "-passout",
+        "pass:x", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
+    try:
+        run("gpgsm", "--batch", "--pinentry-mode", "loopback", "--passphrase-fd", "0", "--import", str(bundle),
+            data=b"x\n")
+        listing = run("gpgsm", "--with-colons", "--with-keygrip", "--list-secret-keys")
+        fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+        grip = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("grp:"))
+        (home / "trustlist.txt").write_text(f"{fingerprint} S relax\n")
+        run("gpg-connect-agent", "/bye")
+        run(PRESET, "--preset", "-P", "x", grip)
+        yield fingerprint
+    finally:
+        subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(home)},
+                       check=False, capture_output=True)

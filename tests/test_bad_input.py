@@ -152,7 +152,8 @@ def test_non_utf8_file_names(repo: Repo) -> None:
     os.mkdir(folder)
     with open(folder + b"/x\xfe.csv", "w") as fh:
         fh.write("x")
-    refused(repo, record(repo, "-i", "data"), 128, "data/x", "not valid UTF-8")
+    # Inside an input directory such a name is recorded escaped (tests/test_evidence.py).
+    assert record(repo, "-i", "data").code == 0
 
 
 @pytest.mark.parametrize("path", ["../escape.txt", "sub/../../escape.txt", "/etc/passwd", "./../work2/x"])
@@ -269,7 +270,9 @@ def test_linked_worktree(repo: Repo, tmp_path: Path) -> None:
     gap = repo.prov("verify", made["id"])
     assert gap.code == 1 and "missing from the mirror" in gap.out
     assert repo.prov("mirror").code == 0
-    assert repo.prov("verify", "--all").code == 1  # data.csv lives in the other work tree only
+    # data.csv lives in the other work tree only: absent here, reported, not a failure (issue 10, 11)
+    absent = repo.prov("verify", "--all")
+    assert absent.code == 0 and "data.csv: not on disk" in absent.out
     assert other.prov("verify", "--all").code == 0
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -302,3 +303,226 @@ def test_a_closed_pipe_ends_quietly(repo: Repo) -> None:
     lines = done.stdout.splitlines()
     assert re.fullmatch(r"[0-9a-f]{64}", lines[0]) and lines[-1] in ("status=0", "status=141"), done.stdout
     assert done.stderr == ""
+
+
+# Terminal fit at 80 columns.
+
+def visible(text: str) -> list[str]:
+    return [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line) for line in text.splitlines()]
+
+
+@pytest.fixture
+def varied(repo: Repo) -> Repo:
+    """Runs with a long command, a name, a dirty tree, a signal and a failure, as a real history has."""
+    repo.write("data/input.csv", "a,b\n" * 1000)
+    repo.record("-i", "data/input.csv", "-o", "data/input.csv", "-p", "lr=0.1", "--name", "baseline", "--",
+                "python3", "-c", "import sys; print('a long command line that goes on and on and on and on')")
+    repo.write("train.py", "print('changed')\n")  # dirty from here on
+    repo.prov("record", "--", "sh", "-c", "kill -TERM $$")
+    repo.prov("record", "-p", "lr=0.2", "--", "sh", "-c", "echo " + "word " * 40 + "; exit 3")
+    return repo
+
+
+@pytest.mark.parametrize("argv", [["log"], ["log", "--oneline"], ["show"], ["show", "@~2"], ["diff"],
+                                  ["diff", "@~2", "@"], ["compare"]])
+def test_no_line_is_wider_than_the_terminal(varied: Repo, argv: list[str]) -> None:
+    code, out = in_pty([GIT_PROV, *argv], varied.path, {"GIT_PAGER": "cat"})
+    assert code in (0, 1), out
+    too_wide = [line for line in visible(out) if len(line) > 80]
+    assert not too_wide, "\n".join(too_wide)
+
+
+def test_log_columns_align_and_piped_lines_stay_whole(varied: Repo) -> None:
+    code, out = in_pty([GIT_PROV, "log"], varied.path, {"GIT_PAGER": "cat"})
+    lines = visible(out)
+    assert code == 0 and len(lines) == 3
+    # the command column starts at the same place whatever the status (`signal 15`, `exit 3`) and `+dirty`
+    commands = {len(re.match(r"^(\S+\s+){6}", line).group(0)) for line in lines}  # type: ignore[union-attr]
+    assert len(commands) == 1, lines
+    assert any(line.endswith("…") for line in lines)
+    piped = varied.prov("log").out.splitlines()
+    assert any(len(line) > 80 and "word " * 40 in line for line in piped)
+
+
+def test_show_is_short_unless_asked(varied: Repo) -> None:
+    text = varied.prov("show", "baseline@").out
+    record = json_record(varied, "baseline@")
+    digest = record["inputs"][0]["digest"]
+    assert digest not in text and digest[:19] in text  # sha256: + 12 hex
+    assert "3.9 KiB" in text  # 4000 bytes
+    full = varied.prov("show", "--full", "baseline@").out
+    assert digest in full and "4000 B" in full
+    assert digest in varied.prov("show", "--json", "baseline@").out
+
+
+def json_record(repo: Repo, spec: str) -> dict[str, Any]:
+    import json
+
+    out: dict[str, Any] = json.loads(repo.prov("show", "--json", spec).out)
+    return out
+
+
+@pytest.mark.parametrize(("mode", "pattern"), [
+    ("iso", r"2\d{3}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"),
+    ("iso-strict", r"2\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+    ("relative", r"\d+ seconds? ago|\d+ minutes? ago"),
+    ("short", r"2\d{3}-\d\d-\d\d"),
+    ("unix", r"\d{10}"),
+    ("local", r"2\d{3}-\d\d-\d\d \d\d:\d\d:\d\d"),
+    ("format:%Y/%m", r"2\d{3}/\d\d"),
+])
+def test_dates_as_git_shows_them(repo: Repo, mode: str, pattern: str) -> None:
+    repo.record("--", "true")
+    flag = repo.prov("log", "--format", "%(date)", f"--date={mode}")
+    assert flag.code == 0 and re.fullmatch(pattern, flag.out.strip()), flag.out
+    repo.git("config", "log.date", mode)
+    configured = repo.prov("log", "--format", "%(date)")
+    assert re.fullmatch(pattern, configured.out.strip()), configured.out
+
+
+def test_local_dates_follow_tz(repo: Repo) -> None:
+    repo.record("--", "true")
+    utc = repo.prov("log", "--date=local", "--format", "%(date)", env={"TZ": "UTC"}).out
+    east = repo.prov("log", "--date=local", "--format", "%(date)", env={"TZ": "Asia/Kolkata"}).out
+    assert utc != east and utc[14:16] != east[14:16]  # +05:30 moves the minutes
+
+
+def test_a_bad_date_mode_is_named(repo: Repo) -> None:
+    repo.record("--", "true")
+    assert repo.prov("log", "--date=sometime").code == 2
+    bad = repo.prov("log", env={"GIT_CONFIG_PARAMETERS": "'log.date'='sometime'"})
+    assert bad.code == 128 and "log.date" in bad.err
+
+
+def test_log_format_placeholders(repo: Repo) -> None:
+    run = repo.record("-p", "lr=0.5", "-p", "model.depth=3", "--name", "fit", "--", "true")
+    out = repo.prov("log", "--format", "%H|%h|%(name)|%(status)|%(params.lr)|%(params.model.depth)|"
+                    "%(metrics.none)|%(commit)|%(command)|100%%").out.strip()
+    assert out == f"{run['id']}|{run['id'][:12]}|fit|exit 0|0.5|3||{run['git']['commit'][:10]}|true|100%"
+    oneline = repo.prov("log", "--oneline").out.strip()
+    assert oneline == f"{run['id'][:12]} exit 0    fit"
+
+
+def test_the_progress_bar_fits_the_terminal() -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from prov_git.capture import hashing
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with os.fdopen(slave, "w") as stream:
+        bar = hashing.Progress(1023 * 1024**3, stream=stream, delay=0)
+        bar.advance(1000 * 1024**3)
+        bar.finish()
+    drawn = os.read(master, 65536).decode()
+    os.close(master)
+    line = visible(drawn.split("\r")[1])[0]
+    assert "hashing [" in line and len(line) <= 80, line
+
+
+# The manual, help and completion.
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(GIT_PROV).parent
+
+
+def test_the_manual_page_is_what_the_code_says() -> None:
+    done = subprocess.run([str(VENV_BIN / "python"), str(ROOT / "tools" / "manpage.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    page = (ROOT / "man" / "git-prov.1").read_text()
+    for needed in (".SH EXIT STATUS", ".SH SETTINGS", ".SH EXAMPLES", "prov.redact.deny", "\\-\\-id\\-file"):
+        assert needed in page
+
+
+@pytest.mark.parametrize("argv", [["git", "help", "prov"], ["git", "prov", "--help"]])
+def test_git_shows_the_installed_manual(repo: Repo, argv: list[str]) -> None:
+    if not (VENV_BIN.parent / "share" / "man" / "man1" / "git-prov.1").exists():
+        pytest.fail("the venv has no share/man/man1/git-prov.1: reinstall with pip install -e .")
+    env = {**os.environ, "MANPAGER": "cat", "MANWIDTH": "80", "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MANPATH", None)
+    done = subprocess.run(argv, cwd=repo.path, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "git-prov - record what went into a run" in done.stdout
+    assert "EXIT STATUS" in done.stdout and "git prov diff" in done.stdout
+
+
+def test_help_for_one_command(repo: Repo) -> None:
+    result = repo.prov("help", "diff")
+    assert result.code == 0 and "Usage: git prov diff" in result.out and "--exit-code" in result.out
+    assert repo.prov("diff", "-h").out == result.out
+    assert repo.prov("help", "nope").code == 2
+    assert "completion" in repo.prov("help").out
+
+
+GIT_COMPLETION = Path("/usr/share/bash-completion/completions/git")
+
+
+def complete(repo: Repo, line: str) -> tuple[list[str], str, str]:
+    """(candidates, `complete -p git` before, after) for line typed in bash with git's completion and ours."""
+    if not GIT_COMPLETION.exists():
+        pytest.skip("git's bash completion is not installed (apt-get install bash-completion)")
+    script = repo.prov("completion", "bash").out
+    (repo.path.parent / "prov.bash").write_text(script)
+    words = line.split(" ")
+    program = f"""
+source {GIT_COMPLETION}
+before="$(complete -p git)"
+source {repo.path.parent / 'prov.bash'}
+after="$(complete -p git)"
+COMP_WORDS=({' '.join(repr(w) for w in words)})
+COMP_CWORD={len(words) - 1}
+COMP_LINE={line!r}
+COMP_POINT=${{#COMP_LINE}}
+__git_wrap__git_main
+printf '%s\\n' "$before" "$after" "${{COMPREPLY[@]}}"
+"""
+    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], cwd=repo.path, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    before, after, *candidates = done.stdout.splitlines()
+    return [c.strip() for c in candidates], before, after
+
+
+def test_bash_completion_extends_gits_own(repo: Repo) -> None:
+    candidates, before, after = complete(repo, "git prov di")
+    assert candidates == ["diff"]
+    assert before == after and "__git_wrap__git_main" in after
+
+
+def test_bash_completion_knows_options_runs_names_and_remotes(repo: Repo, tmp_path: Path) -> None:
+    run = repo.record("--name", "fit", "--", "true")
+    git(tmp_path, "init", "-q", "--bare", "remote.git")
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert "--oneline" in complete(repo, "git prov log --one")[0]
+    assert complete(repo, "git prov show fi")[0] == ["fit@"]
+    assert complete(repo, f"git prov diff {run['id'][:6]}")[0] == [run["id"][:12]]
+    assert complete(repo, "git prov push or")[0] == ["origin"]
+    assert {"stash", "status"} <= set(complete(repo, "git st")[0])  # git's own completion still works
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_other_shells_get_a_script(repo: Repo, shell: str) -> None:
+    result = repo.prov("completion", shell)
+    assert result.code == 0 and "record" in result.out and "--oneline" in result.out.replace("-l oneline", "--oneline")
+
+
+# One settings table.
+
+def test_every_prov_key_in_the_code_is_a_known_setting() -> None:
+    from prov_git import settings
+
+    used = set()
+    for path in (ROOT / "prov_git").rglob("*.py"):
+        used |= set(re.findall(r"[\"'](prov\.[A-Za-z]+(?:\.[A-Za-z]+)*)[\"']", path.read_text()))
+    unknown = {key for key in used if key.lower() not in settings.BY_NAME}
+    assert not unknown, f"add these to prov_git/settings.py: {sorted(unknown)}"
+
+
+def test_the_readme_settings_table_is_generated_from_the_settings_module() -> None:
+    from prov_git import settings
+
+    assert settings.readme_table() in (ROOT / "README.md").read_text()

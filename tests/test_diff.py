@@ -469,7 +469,7 @@ def test_readable_paths_and_noise_patterns() -> None:
 
     assert readable(["model", "depth"]) == "model.depth"
     assert readable(["env", "vars", "CUDA_VISIBLE_DEVICES"]) == "env.vars.CUDA_VISIBLE_DEVICES"
-    assert readable(["argv", 2]) == "argv[2]" and readable(["a.b", "c d"]) == '["a.b"]["c d"]'
+    assert readable(["argv", 2]) == "argv[2]" and readable(["a.b", "c d"]) == '`a.b`.`c d`'
     noise = noise_from_config(["outputs.logs/*", "!env.vars.DISPLAY"])
     assert noise.ignores("env.vars.SSH_AUTH_SOCK") and noise.ignores("outputs.logs/a/b.txt")
     assert not noise.ignores("env.vars.DISPLAY") and not noise.ignores("env.vars.pwd")

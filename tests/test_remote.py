@@ -428,6 +428,9 @@ def test_hostile_remote_data_is_refused(case: str, repo: Repo, tmp_path: Path) -
     assert _snapshot(tmp_path, note) == before  # mirror, work tree, refs: nothing written but the note
     assert not list((repo.path / ".git" / "objects").glob("tmp_objdir-prov-*"))
     assert not (tmp_path / "pwned").exists() and not (repo.path / ".prov" / "pwned").exists()
+    if note:  # verify names the runs set aside until the quarantine ref is cleared
+        assert "fetch from evil set this run aside" in repo.prov("verify", "--all").out
+        repo.git("update-ref", "-d", "refs/prov/quarantine/evil")
     assert_store_clean(repo)
 
 
@@ -490,7 +493,8 @@ def test_same_run_with_different_content_is_tampering(repo: Repo, tmp_path: Path
     assert "set aside in refs/prov/quarantine/evil" in result.err and "nothing was merged" in result.err
     assert repo.git("rev-parse", REF) == before
     assert repo.blob(run_id) == (repo.path / ".prov" / "runs" / run_id / "run.json").read_bytes()
-    assert repo.prov("verify", "--all").code == 0
+    verify = repo.prov("verify", "--all")
+    assert verify.code == 1 and "fetch from evil set this run aside" in verify.out
 
 
 def test_fetch_after_a_refusal_still_works(file_remote: Remote, repo: Repo, tmp_path: Path) -> None:

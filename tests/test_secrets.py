@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 import subprocess
 from pathlib import Path
@@ -231,3 +232,126 @@ def test_diff_says_a_secret_changed_without_showing_it(repo: Repo) -> None:
     assert "REDACTED" in changes[0]["old"] and "REDACTED" in changes[0]["new"]
     text = repo.prov("diff", "--no-color").out + result.out
     assert "AWS_SECRET_ACCESS_KEY" in text and old not in text and new not in text
+
+
+# ------------------------------------------------------------- issue 12 item 9: hostile text
+
+ESC = "\x1b"
+# Erase the line and return to column 1 (fakes an "exit 0" line), retitle the window, write the clipboard.
+HOSTILE = f"x{ESC}[2K{ESC}[1Gexit 0{ESC}]0;owned\a{ESC}]52;c;ZWNobyBwd25lZA==\a\x9b2K"
+
+
+def _no_raw_controls(text: str, where: str) -> None:
+    # --color output keeps its own SGR styling (ESC [ digits m); nothing else may reach the terminal.
+    bare = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert ESC not in bare and "\a" not in bare and "\x9b" not in bare, (where, text)
+
+
+def test_control_characters_are_escaped_in_every_human_output(repo: Repo) -> None:
+    out_name = f"out{ESC}[2K.txt"
+    repo.write("in.txt", "data\n")
+    first = repo.prov("record", "--name", HOSTILE, "-i", "in.txt", "-o", out_name, "-p", f"note={HOSTILE}",
+                      "--", "sh", "-c", f"cp in.txt '{out_name}'")
+    assert first.code == 0, first.err
+    repo.write("in.txt", "changed\n")
+    assert repo.prov("record", "-q", "--name", HOSTILE + "2", "-i", "in.txt", "-o", out_name,
+                     "-p", f"note={HOSTILE}b", "--", "sh", "-c", f"cp in.txt '{out_name}'").code == 0
+    outputs = {
+        "log": repo.prov("log"), "log --color": repo.prov("log", "--color"),
+        "show": repo.prov("show"), "show --color": repo.prov("show", "--color"),
+        "diff": repo.prov("diff"), "diff --color": repo.prov("diff", "--color"),
+        "compare": repo.prov("compare", "--columns", "name"),
+        "compare md": repo.prov("compare", "--format", "md", "--columns", "name"),
+        "lineage": repo.prov("lineage", out_name),
+        "which": repo.prov("which", out_name), "status": repo.prov("status"),
+        "error": repo.prov("show", HOSTILE),
+    }
+    for where, result in outputs.items():
+        _no_raw_controls(result.out + result.err, where)
+    # The text is still there, visibly escaped.
+    assert "\\x1b[2K\\x1b[1Gexit 0" in outputs["log"].out and "\\x1b]52;c;" in outputs["show"].out
+    assert "\\x1b[2K" in outputs["which"].out and "\\x1b" in outputs["error"].err
+    assert f"{ESC}[33m" in outputs["diff --color"].out  # the styling of our own is kept
+
+
+# ------------------------------------------------------- issue 12 item 7: push --dry-run pushes nothing
+
+
+def _remote_refs(remote: Path) -> str:
+    return git(remote, "for-each-ref", "--format=%(refname)")
+
+
+def test_dry_run_push_with_hooks_installed_pushes_no_runs(repo: Repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo.path, "remote", "add", "origin", str(remote))
+    assert repo.prov("hooks", "install").code == 0
+    repo.write("dirty.txt", "a snapshot would carry this\n")
+    repo.record("--no-exec")
+    for dry in (["--dry-run"], ["-n"], ["-nv"], ["--porcelain", "--dry-run"]):
+        done = subprocess.run(["git", "push", *dry, "origin", "main"], cwd=repo.path, capture_output=True,
+                              text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "refs/prov/runs" not in _remote_refs(remote), dry
+        assert "dry run" in done.stderr
+    # The real push shares the runs, through the same hook.
+    done = subprocess.run(["git", "push", "origin", "main"], cwd=repo.path, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "refs/prov/runs" in _remote_refs(remote) and "refs/heads/main" in _remote_refs(remote)
+
+
+# ------------------------------------------------ issue 12 item 11: a tracked core.hooksPath
+
+
+def test_hooks_install_refuses_a_tracked_hooks_path(repo: Repo) -> None:
+    repo.write(".githooks/pre-commit", "#!/bin/sh\nexit 0\n")
+    git(repo.path, "add", ".githooks")
+    git(repo.path, "commit", "-q", "-m", "project hooks")
+    git(repo.path, "config", "core.hooksPath", ".githooks")
+    done = repo.prov("hooks", "install")
+    assert done.code == 128, done.err
+    assert "core.hooksPath .githooks holds files tracked by git" in done.err and len(done.err.splitlines()) == 1
+    assert not (repo.path / ".githooks" / "pre-push").exists()
+    assert git(repo.path, "status", "--porcelain") == ""
+    # An untracked hooks folder inside the work tree is fine.
+    git(repo.path, "config", "core.hooksPath", "local-hooks")
+    assert repo.prov("hooks", "install").code == 0 and (repo.path / "local-hooks" / "pre-push").exists()
+
+
+# ------------------------------------------------ issue 12 item 12: duplicate keys in params files
+
+
+def test_duplicate_keys_in_params_files_are_an_error_naming_the_key(repo: Repo) -> None:
+    repo.write("dup.yaml", "model:\n  depth: 3\n  lr: 0.1\n  depth: 4\n")
+    repo.write("dup.json", '{"seed": 1, "opt": {"lr": 0.1, "lr": 0.2}}')
+    repo.write("merge.yaml", "base: &b {lr: 1}\nrun:\n  <<: *b\n  lr: 2\n")  # overriding a merged key is fine
+    for name, key in (("dup.yaml", "'depth'"), ("dup.json", "'lr'")):
+        done = repo.prov("record", "--params-file", name, "--", "true")
+        assert done.code == 128, done.err
+        assert f"{name}" in done.err and f"the key {key}" in done.err and len(done.err.splitlines()) == 1
+    assert "dup.yaml:4:" in repo.prov("record", "--params-file", "dup.yaml", "--", "true").err
+    assert repo.run_ids() == []
+    assert repo.record("--params-file", "merge.yaml", "--no-exec")["params"]["run"] == {"lr": 2}
+
+
+# ------------------------------------- issue 12 item 10: diff --worktree stays inside the work tree
+
+
+def test_diff_worktree_never_reads_through_a_symlinked_folder_out_of_the_tree(repo: Repo, tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shadow").write_text("root:$6$not-for-you\n")
+    digest = hashlib.sha256((outside / "shadow").read_bytes()).hexdigest()
+    repo.write("data/shadow", "harmless\n")
+    repo.record("-i", "data/shadow", "--no-exec")
+    shutil.rmtree(repo.path / "data")
+    (repo.path / "data").symlink_to(outside)  # the project's folder now leads out of the tree
+    done = repo.prov("diff", "--worktree", "@", "--json")
+    assert done.code in (0, 1), done.err
+    assert digest not in done.out and digest[:10] not in done.out
+    text = repo.prov("diff", "--worktree", "@", "--no-color")
+    assert digest[:10] not in text.out and "data/shadow not read" in text.err

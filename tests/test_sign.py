@@ -12,9 +12,20 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Repo, git, init_project
-from tests.keys import EMAIL, Agent, SshKey, gpg_home, make_ssh_key, ssh_agent, ssh_key, use_gpg, use_ssh
+from tests.keys import (
+    EMAIL,
+    Agent,
+    SshKey,
+    gpg_home,
+    make_ssh_key,
+    ssh_agent,
+    ssh_key,
+    use_gpg,
+    use_ssh,
+    x509_home,
+)
 
-__all__ = ["gpg_home", "ssh_agent", "ssh_key"]  # fixtures
+__all__ = ["gpg_home", "ssh_agent", "ssh_key", "x509_home"]  # fixtures
 
 REF = "refs/prov/runs"
 
@@ -227,3 +238,30 @@ def test_fetch_require_signed_refuses_unsigned_runs(tmp_path: Path, ssh_key: Ssh
 @pytest.mark.parametrize("flag", ["--sign", "--no-sign"])
 def test_record_help_names_the_flag(repo: Repo, flag: str) -> None:
     assert flag in repo.prov("record", "--help").out
+
+
+@pytest.mark.slow
+def test_x509_signed_runs(repo: Repo, x509_home: str) -> None:
+    repo.git("config", "gpg.format", "x509")
+    repo.git("config", "user.signingKey", x509_home)
+    record = repo.record("-q", "--sign", "--", "true")
+    done = verify_commit(repo, run_commit(repo, record["id"]))
+    assert done.returncode == 0, done.stderr
+    code, states, _ = signatures(repo, "--require-signed")
+    assert code == 0 and states[record["id"]]["state"] == "good" and states[record["id"]]["format"] == "x509"
+
+
+def test_a_signature_by_a_key_that_has_expired_since(repo: Repo, gpg_home: Path, tmp_path: Path) -> None:
+    # A key valid for one day in 2020, which signs as if it were 2020: its signature is expired now.
+    old = tmp_path / "gpg-2020"
+    old.write_text('#!/bin/sh\nexec gpg --faked-system-time 20200101T000000 "$@"\n')
+    old.chmod(0o755)
+    subprocess.run([str(old), "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "Old <old@example.invalid>",
+                    "ed25519", "sign", "1d"], check=True, capture_output=True)
+    use_gpg(repo, "old@example.invalid")
+    repo.git("config", "gpg.program", str(old))
+    record = repo.record("-q", "--", "true")
+    repo.git("config", "--unset", "gpg.program")
+    code, states, _ = signatures(repo)
+    assert code == 0 and states[record["id"]]["state"] == "expired"
+    assert repo.prov("verify", "--signatures", "--require-signed").code == 1

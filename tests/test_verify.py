@@ -42,7 +42,8 @@ def test_clean_run_verifies(repo: Repo) -> None:
     assert repo.prov("verify", record["id"][:8]).code == 0
     assert repo.prov("verify", "--all").code == 0
     report = repo.prov("verify", "--json").json()
-    assert report == {"ok": True, "runs": [record["id"]], "paths_checked": 3, "problems": []}
+    assert report == {"ok": True, "runs": [record["id"]], "paths_checked": 3, "problems": [],
+                      "absent": []}
 
 
 def test_changed_and_vanished_paths_are_named(repo: Repo) -> None:

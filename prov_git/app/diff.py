@@ -10,7 +10,7 @@ from prov_git.diff import SECTIONS
 from prov_git.diff.code import tree_commit
 from prov_git.diff.compare import Comparison, Side, compare
 from prov_git.diff.paths import noise_from_config
-from prov_git.errors import MissingCommit, ProvError
+from prov_git.errors import InputError, MissingCommit, ProvError
 from prov_git.records import Record
 from prov_git.records.model import Entry
 from prov_git.store import code as code_store
@@ -58,7 +58,7 @@ def load_side(repo: Repo, run_id: str, warnings: list[str]) -> Side:
     return Side(record=record, manifests=manifests)
 
 
-def present_side(repo: Repo, base: Record) -> tuple[Side, str | None]:
+def present_side(repo: Repo, base: Record, warnings: list[str]) -> tuple[Side, str | None]:
     """The state a rerun of base would see now: HEAD + dirty files, its paths' hashes, this
     environment; and the tree of the present code, built by the snapshot rules of a record (its
     objects are written, unreferenced; no commit, no ref)."""
@@ -74,6 +74,14 @@ def present_side(repo: Repo, base: Record) -> tuple[Side, str | None]:
     def describe(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for old in entries:
+            try:
+                # verify's rule: a recorded path (forged, or a folder since replaced by a symlink) may
+                # lead out of the work tree; nothing there is read, not even to print its digest.
+                files.repo_relative(workdir, workdir, old["path"])
+            except InputError as exc:
+                warnings.append(f"{old['path']} not read: {exc}")
+                out.append({"path": old["path"], "type": "missing", "size": None, "digest": None})
+                continue
             entry, side = files.describe(workdir, old["path"], algorithm, digester, must_exist=False)
             manifests.update({name: _decode(data) for name, data in side.items()})
             out.append(entry)
@@ -126,7 +134,7 @@ def diff_runs(repo: Repo, specs: Sequence[str], *, worktree: bool = False,
     if id_b is not None:
         b = load_side(repo, id_b, warnings)
     else:
-        b, present_tree = present_side(repo, a.record)
+        b, present_tree = present_side(repo, a.record, warnings)
     diff, problem = code_diff(repo, a, b, warnings, present_tree) if "code" in only else (None, None)
     noise = noise_from_config(repo.config_all("prov.diff.ignore"))
     sections = compare(a, b, diff, problem, noise, only)

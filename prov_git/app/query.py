@@ -323,7 +323,13 @@ def status(repo: Repo) -> dict[str, Any]:
     wanted = {e["path"] for r in records.values() for e in r.get("inputs", []) + r.get("outputs", [])}
     now = {p.path: p for p in present(repo, sorted(wanted), cwd=None)}
     rows = [_state(path, records[run_id], now) for path, run_id in outputs]
-    return {"outputs": rows, "unpushed": _unpushed(repo)}
+    answer: dict[str, Any] = {"outputs": rows, "unpushed": _unpushed(repo)}
+    from prov_git.store.remote import quarantined
+
+    aside = [{"remote": name, "run": run_id, "problem": problem} for name, run_id, problem in quarantined(repo)]
+    if aside:  # runs a fetch set aside (refs/prov/quarantine/<remote>)
+        answer["set_aside"] = aside
+    return answer
 
 
 def _state(path: str, record: Record, now: dict[str, Present]) -> dict[str, Any]:

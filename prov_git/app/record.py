@@ -12,8 +12,9 @@ from typing import Any
 from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
-from prov_git.capture.params import collect_metrics, collect_params
+from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
+from prov_git.records import limits
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
 from prov_git.redact import Redactor
@@ -194,18 +195,22 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     cwd = Path(os.path.realpath(cwd))
     algorithm = hash_algorithm(repo)
     make_hasher(algorithm)
-    input_paths = _paths(workdir, cwd, request.inputs)
-    output_paths = _paths(workdir, cwd, request.outputs)
+    input_paths = _paths(workdir, cwd, files.expand_globs(cwd, request.inputs, must_match=True))
+    output_paths = _paths(workdir, cwd, [p for p in request.outputs if not files.is_glob(p)])
+    output_globs = [p for p in request.outputs if files.is_glob(p)]  # expanded after the run
     redact = redactor(repo)
     hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
     ), request.params_value), found=hidden)
+    for shown in request.metrics_files:  # a fifo there would block record after the command ran
+        check_file(cwd / shown, shown=shown, kind="metrics")
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
     inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
     digester.save()
+    check_limits({runs.RUN_FILE: rec.encode({"inputs": inputs, "params": params}), **side}, before=True)
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)
@@ -213,8 +218,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     runs.make_durable()  # from the snapshot on, every object the run will pin
     results = output_paths + _paths(workdir, cwd, request.metrics_files)
     declared = input_paths + _paths(workdir, cwd, request.params_files)
-    git, snap_warnings, _ = (replay.git, [], None) if replay else capture_git(
-        repo, results, declared, algorithm, digester)
+    git, snap_warnings, held = _held_snapshot(repo, replay, results, declared, algorithm, digester)
     branch = git.get("branch")
     if isinstance(branch, str):
         git = {**git, "branch": _text(branch)}
@@ -223,10 +227,11 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
                "executed": request.execute}
 
-    held = runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)  # from gc --prune=now
     # The last thing before the command: what each output and metrics file is now, to tell what
     # the run wrote from what an earlier run left (docs/format.md, `written`).
-    watched = _Watch(workdir, output_paths, [cwd / m for m in request.metrics_files]) if request.execute else None
+    matched_before = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+    watched = _Watch(workdir, output_paths + matched_before,
+                     [cwd / m for m in request.metrics_files]) if request.execute else None
     try:
         ran = yield
     except BaseException:  # the command could not be started: nothing to keep
@@ -234,7 +239,10 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         raise
     status = ran.status
     params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
-    output_paths += [p for p in _paths(workdir, cwd, ran.outputs) if p not in output_paths]
+    globbed = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+    if watched:
+        watched.absent_before(globbed)  # a match that is new since the command started
+    output_paths += [p for p in [*globbed, *_paths(workdir, cwd, ran.outputs)] if p not in output_paths]
 
     # From here on the command has run: a problem with an output or a metrics file is a warning,
     # never a reason to lose the record of the run.
@@ -299,6 +307,10 @@ class _Watch:
         self.before = {rel: files.fingerprint(str(workdir / rel)) for rel in outputs}
         self.metrics_before = {str(p): files.fingerprint(str(p)) for p in metrics_files}
 
+    def absent_before(self, rels: Sequence[str]) -> None:
+        for rel in rels:
+            self.before.setdefault(rel, None)
+
     def written(self, rel: str) -> bool | None:
         if rel not in self.before:
             return None
@@ -311,6 +323,22 @@ class _Watch:
         return before is not None and files.fingerprint(str(path)) == before
 
 
+def _held_snapshot(repo: Repo, replay: Replay | None, results: Sequence[str], declared: Sequence[str],
+                   algorithm: str, digester: files.Digester) -> tuple[dict[str, Any], list[str], str | None]:
+    """The git section and its warnings, the snapshot held by a temporary ref until the run's commit
+    pins it (a `git gc --prune=now` meanwhile would delete it); taken again when a prune won that race."""
+    if replay:
+        return replay.git, [], None
+    for attempt in range(5):
+        try:
+            git, warnings, _ = capture_git(repo, results, declared, algorithm, digester)
+            return git, warnings, runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)
+        except StoreError:  # a file changed as it was read, a concurrent gc: another try
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """base with over laid on top, nested objects merged key by key."""
     out = dict(base)
@@ -318,6 +346,18 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         old = out.get(key)
         out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
     return out
+
+
+def check_limits(payload: dict[str, bytes], *, before: bool) -> None:
+    """Refuse a run that fetch would refuse: once pushed, no other clone could fetch or push again.
+    Checked before the command runs on what is known then (params, inputs), again on the whole run
+    (then as a StoreError: the run is saved for recovery, never stored where fetch refuses it)."""
+    problem = limits.payload_problem(payload)
+    if problem is None:
+        return
+    if before:
+        raise InputError(f"this run breaks a limit every clone's fetch enforces ({problem}); nothing was run")
+    raise StoreError(f"it breaks a limit every clone's fetch enforces ({problem})")
 
 
 def _text(value: str) -> str:
@@ -338,7 +378,13 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
     payload = {runs.RUN_FILE: rec.encode(record), **side}
     pins = [c for c in (record["git"]["commit"], record["git"]["snapshot"]) if c]
     started = record["status"]["started_at"]
+    try:  # a journal first: a record killed from here on leaves its run for `git prov recover`
+        journal: Path | None = pending.save(repo, run_id, payload, pins, started, held, durable=False,
+                                            spill=False)
+    except OSError:
+        journal = None
     try:
+        check_limits(payload, before=False)
         runs.append(repo, run_id, payload, pins, started, notify=notify)
     except StoreError as exc:
         try:
@@ -349,6 +395,8 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
         how = "git prov recover" if folder.parent == pending.root(repo) else f"git prov recover {folder}"
         raise RunPending(f"run {run_id[:12]} ran but was not stored ({exc}); it is saved in {folder}: "
                          f"store it with `{how}`") from None
+    if journal is not None:
+        pending.discard(journal)
     runs.release(repo, held)
     try:
         mirror.write_run(repo, run_id, payload)

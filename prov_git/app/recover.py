@@ -16,6 +16,8 @@ def recover(repo: Repo, folders: list[Path] | None = None) -> list[str]:
     holds already is only cleaned up: recovering twice stores nothing twice."""
     done = []
     for folder in pending.listed(repo) if folders is None else folders:
+        if folders is None and pending.in_use(folder):
+            continue  # a record still storing it (its journal)
         try:
             saved = pending.load(folder)
         except ValueError as exc:

@@ -3,8 +3,9 @@
 Every check returns problems as data (`Problem`), never raises for what it finds: a forged or
 damaged record is an answer here, not an error. Per run:
 
-- the record in refs/prov/runs parses, matches the schema (jsonschema itself, not the fast
-  interpreter) and its id is the hash of its content and the name of its folder;
+- the record in refs/prov/runs parses, matches the schema (the fast interpreter, proven to agree
+  with jsonschema, which words what is wrong when it finds something), is in the one byte form
+  git prov writes, and its id is the hash of its content and the name of its folder;
 - each directory entry's manifest is stored beside it and hashes to the entry's digest;
 - the pinned code commit and snapshot exist and are reachable from refs/prov/runs;
 - the mirror .prov/runs/<id>/ holds exactly the files of the ref (a gap after a crash is reported
@@ -25,7 +26,9 @@ from typing import Any
 from prov_git import records as rec
 from prov_git.capture import files
 from prov_git.errors import InputError, InvalidRecord
+from prov_git.records import limits
 from prov_git.records.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
+from prov_git.records.schema import check as schema_check
 from prov_git.records.schema import validate_strict
 from prov_git.store import mirror, pins, runs, sign
 from prov_git.store.repo import Repo
@@ -36,6 +39,7 @@ class Report:
     runs: list[str] = field(default_factory=list)
     paths: int = 0
     problems: list[Problem] = field(default_factory=list)
+    absent: list[Problem] = field(default_factory=list)  # --all: recorded, not on disk; not a problem
 
     @property
     def ok(self) -> bool:
@@ -43,7 +47,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "runs": self.runs, "paths_checked": self.paths,
-                "problems": [p.as_dict() for p in self.problems]}
+                "problems": [p.as_dict() for p in self.problems], "absent": [p.as_dict() for p in self.absent]}
 
 
 @dataclass
@@ -68,12 +72,26 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
         record = json.loads(data.decode("utf-8"), parse_constant=rec.reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return None, [Problem(run_id, "record", where, f"not valid JSON ({_one_line(exc)})")]
-    try:
-        validate_strict(record)
-    except InvalidRecord as exc:
-        return None, [Problem(run_id, "schema", where, _one_line(exc))]
+    fast = schema_check(record)  # tests/test_schema.py: it agrees with jsonschema on every version
+    if fast is not None:
+        try:
+            validate_strict(record)  # jsonschema's own words for what is wrong
+        except InvalidRecord as exc:
+            return None, [Problem(run_id, "schema", where, _one_line(exc))]
+        return None, [Problem(run_id, "schema", where, _one_line(fast))]
+    for key in ("started_at", "ended_at"):  # the schema's pattern lets month 13 through
+        if limits.stamp_seconds(record["status"].get(key)) is None:
+            return None, [Problem(run_id, "schema", where, f"status.{key} {record['status'].get(key)!r} is not "
+                                                           "an RFC 3339 UTC time")]
     problems = []
-    actual = rec.compute_id(record)
+    if rec.encode(record) != data:
+        problems.append(Problem(run_id, "record", where, "is not in the one byte form git prov writes "
+                                                         "(sorted keys, two-space indent, no duplicate keys)"))
+    try:
+        actual = rec.compute_id(record)
+    except ValueError as exc:  # 1e400 or 2**64: JSON, but no RFC 8785 form, so no id at all
+        no_id = f"a number has no canonical JSON form ({_one_line(exc)})"
+        return None, [*problems, Problem(run_id, "id", where, no_id)]
     if record["id"] != actual:
         problems.append(Problem(run_id, "id", where,
                                 f"id {record['id'][:12]} is not the hash of its content ({actual[:12]}): "
@@ -147,17 +165,6 @@ def _short(entry: dict[str, Any] | None) -> str:
         return "no digest"
     algorithm, _, hexdigest = str(entry["digest"]).partition(":")
     return f"{algorithm}:{hexdigest[:12]}"
-
-
-def newest_owner(loaded: Sequence[Loaded]) -> dict[str, tuple[Loaded, dict[str, Any]]]:
-    """Each recorded path -> (the newest run that recorded it, its entry); newest = (start, id)."""
-    usable = [(r, r.record) for r in loaded if r.record is not None]
-    usable.sort(key=lambda u: (runs.parse_time(u[1]["status"]["started_at"]), u[0].id), reverse=True)
-    owner: dict[str, tuple[Loaded, dict[str, Any]]] = {}
-    for run, record in usable:
-        for entry in entries(record):
-            owner.setdefault(entry["path"], (run, entry))
-    return owner
 
 
 # ------------------------------------------------------------------------------------- I/O
@@ -256,15 +263,68 @@ def verify_runs(repo: Repo, run_ids: Sequence[str]) -> Report:
     return _report(repo, loaded, None, pairs)
 
 
+def recorders(loaded: Sequence[Loaded]) -> dict[str, list[tuple[Loaded, dict[str, Any]]]]:
+    """Each path -> every run that recorded it as its own (not missing, not `written: false`),
+    newest first (start time, then id)."""
+    usable = [(r, r.record) for r in loaded if r.record is not None]
+    usable.sort(key=lambda u: (runs.parse_time(u[1]["status"]["started_at"]), u[0].id), reverse=True)
+    found: dict[str, list[tuple[Loaded, dict[str, Any]]]] = {}
+    for run, record in usable:
+        for entry in entries(record):
+            if entry["type"] != "missing" and entry.get("written") is not False:
+                found.setdefault(entry["path"], []).append((run, entry))
+    return found
+
+
+def check_path(workdir: Path, candidates: Sequence[tuple[Loaded, dict[str, Any]]]) -> tuple[list[Problem], bool]:
+    """A path on disk against every run that recorded it: fine when its content is any one of
+    theirs (clones share runs: another clone's newer run does not make this one's file wrong), a
+    problem (held to the newest) when it is none of them. Second value: the path is absent."""
+    newest_run, newest_entry = candidates[0]
+    path = newest_entry["path"]
+    now_by_algorithm: dict[str, dict[str, Any]] = {}
+    for run, entry in candidates:
+        assert run.record is not None
+        algorithm = algorithm_of(run.record)
+        if algorithm not in now_by_algorithm:
+            try:
+                files.repo_relative(workdir, workdir, path)  # never read through a symlink out of the tree
+                now_by_algorithm[algorithm] = files.describe(workdir, path, algorithm,
+                                                             files.plain_digester(algorithm), must_exist=False)[0]
+            except InputError as exc:
+                return [Problem(newest_run.id, "unreadable", path, _one_line(exc))], False
+        now = now_by_algorithm[algorithm]
+        if now["type"] == "missing":
+            return [], True
+        if now["type"] == entry["type"] and now["digest"] == entry["digest"]:
+            return [], False
+    return check_on_disk(workdir, newest_run, newest_entry), False
+
+
 def verify_all(repo: Repo) -> Report:
-    """Every run's integrity; each path on disk against the newest run that recorded it."""
+    """Every run's integrity; each path on disk against every run that recorded it."""
     loaded = [load_run(repo, run_id) for run_id in sorted(runs.all_ids(repo))]
-    owners = newest_owner(loaded)
-    pairs = [owners[path] for path in sorted(owners)]
-    report = _report(repo, loaded, pins.pinned_commits(repo), pairs)
+    report = _report(repo, loaded, pins.pinned_commits(repo), [])
     if repo.workdir is not None:
+        for path, candidates in sorted(recorders(loaded).items()):
+            report.paths += 1
+            problems, absent = check_path(repo.workdir, candidates)
+            report.problems += problems
+            if absent:
+                report.absent.append(Problem(candidates[0][0].id, "absent", path,
+                                             f"not on disk (recorded by {len(candidates)} run(s))"))
         report.problems += stray_mirror_runs(repo, {r.id for r in loaded})
+    report.problems += set_aside(repo)
     return report
+
+
+def set_aside(repo: Repo) -> list[Problem]:
+    """Runs a fetch set aside (store/remote.py): named until a clean fetch from that remote clears them."""
+    from prov_git.store.remote import QUARANTINE_PREFIX, quarantined
+
+    return [Problem(run_id, "set aside", f"{QUARANTINE_PREFIX}{name}",
+                    f"fetch from {name} set this run aside: {problem}")
+            for name, run_id, problem in quarantined(repo)]
 
 
 def _report(repo: Repo, loaded: Sequence[Loaded], reachable: set[str] | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import platform
@@ -83,18 +84,32 @@ def _version_from_layout(python: Path) -> str | None:
     return libs[-1].name.removeprefix("python") if libs else None
 
 
+GPU_TIMEOUT_S = 2.0  # a hung driver must not hold up every record (it used to cost 10 s each)
+
+
 def gpus() -> list[dict[str, str]] | None:
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None
+    import signal
     import subprocess  # only with a GPU: not worth its import (~1.5 ms) on every record
 
     try:
-        out = subprocess.run(
+        child = subprocess.Popen(
             [smi, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            start_new_session=True,  # its own group: a timeout kills whatever it started too
+        )
+    except OSError:
+        return None
+    try:
+        out, _ = child.communicate(timeout=GPU_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        return None
+    if child.returncode != 0:
         return None
     result = []
     for line in out.strip().splitlines():
@@ -109,12 +124,27 @@ def _utf8(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def without_git_wrapper(variables: Mapping[str, str]) -> dict[str, str]:
+    """The environment as the user's shell had it, before `git prov` went through git: git sets
+    GIT_EXEC_PATH and puts that folder first on PATH for every external subcommand, so `git prov`
+    and `git-prov` would otherwise record different env.vars for the same command."""
+    out = dict(variables)
+    exec_path = out.pop("GIT_EXEC_PATH", None)
+    path = out.get("PATH")
+    if exec_path and path is not None:
+        first, _, rest = path.partition(os.pathsep)
+        if first.rstrip("/") == exec_path.rstrip("/"):
+            out["PATH"] = rest
+    return out
+
+
 def select_vars(
     variables: Mapping[str, str], include: Sequence[str], exclude: Sequence[str]
 ) -> dict[str, str]:
-    """Every variable by default; prov.env.include narrows to matching names, prov.env.exclude drops."""
+    """Every variable by default (git's wrapper variables left out); prov.env.include narrows to
+    matching names, prov.env.exclude drops."""
     chosen = {}
-    for name, value in variables.items():
+    for name, value in without_git_wrapper(variables).items():
         if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
             continue
         if any(fnmatch.fnmatchcase(name, p) for p in exclude):

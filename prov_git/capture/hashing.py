@@ -64,9 +64,12 @@ class Progress:
     def _draw(self, now: float) -> None:
         share = min(self.done / self.total, 1.0)
         rate = self.done / max(now - self.start, 1e-9)
-        bar = "#" * int(share * 30)
-        self.stream.write(f"\rgit prov: hashing [{bar:<30}] {share:4.0%} {_size(self.done)}/{_size(self.total)}"
-                          f" {_size(rate)}/s\x1b[K")
+        figures = f" {share:4.0%} {_size(self.done)}/{_size(self.total)} {_size(rate)}/s"
+        # The bar takes what the terminal leaves (at most 30): a line wider than the terminal would wrap
+        # and every redraw would add a line.
+        room = min(30, _columns(self.stream) - len("git prov: hashing []") - len(figures) - 1)
+        line = (f"git prov: hashing [{'#' * int(share * room):<{room}}]" if room >= 5 else "git prov: hashing")
+        self.stream.write(f"\r{line}{figures}\x1b[K")
         self.stream.flush()
         self._shown = True
 
@@ -85,6 +88,13 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _size(n: float) -> str:

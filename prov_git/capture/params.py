@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import os
 import re
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,9 +161,29 @@ def load_structured(path: Path, *, shown: str, kind: str) -> dict[str, Any]:
     return _Normalizer(shown, kind).mapping(data, [], 0)
 
 
-def _read(path: Path, *, shown: str, kind: str) -> str:
+FILE_MAX = 4 << 20  # a params or metrics file larger than this is refused (a record is <= 4 MiB)
+
+
+def check_file(path: Path, *, shown: str, kind: str) -> None:
+    """A params or metrics file must be a regular file of at most FILE_MAX bytes: a fifo would block
+    record for ever, /dev/zero would fill the memory. stat only, so neither is ever opened."""
     try:
-        raw = path.read_bytes()
+        st = os.stat(path)
+    except OSError:
+        return  # _read names a missing or unreadable file
+    if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        raise ParamsError(f"{shown}: {kind} file is not a regular file (a fifo or a device); give a file")
+    if st.st_size > FILE_MAX:
+        raise ParamsError(f"{shown}: {kind} file is {st.st_size} bytes; at most {FILE_MAX} (4 MiB) are read")
+
+
+def _read(path: Path, *, shown: str, kind: str) -> str:
+    check_file(path, shown=shown, kind=kind)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(FILE_MAX + 1)
+        if len(raw) > FILE_MAX:
+            raise ParamsError(f"{shown}: {kind} file grew past {FILE_MAX} bytes (4 MiB) while read")
     except FileNotFoundError:
         raise ParamsError(f"{shown}: {kind} file does not exist") from None
     except IsADirectoryError:
@@ -175,13 +197,53 @@ def _read(path: Path, *, shown: str, kind: str) -> str:
         raise ParamsError(f"{shown}:{line}: {kind} file is not valid UTF-8") from None
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object hook: a key given twice is an error, not a silent last-wins."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _parse_json(text: str, *, shown: str, kind: str, fmt: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as exc:
         raise ParamsError(
             f"{shown}:{exc.lineno}: {kind} file is not valid {fmt}: {exc.msg}"
         ) from None
+    except _DuplicateKey as exc:
+        raise ParamsError(f"{shown}: {kind} file has the key {exc.args[0]!r} twice in one object; "
+                          "keep one") from None
+
+
+def _unique_keys(base: Any) -> Any:
+    """base (a PyYAML loader class) refusing a key given twice in one mapping (YAML 1.2 forbids it;
+    PyYAML keeps the last). Keys merged in with `<<` may be overridden, as YAML intends."""
+    import yaml
+
+    class Unique(base):  # type: ignore[misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (str, int, float, bool)) or key is None:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key!r} appears twice in one mapping; keep one",
+                            key_node.start_mark)
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return Unique
 
 
 def _parse_yaml(text: str, *, shown: str, kind: str, fmt: str) -> Any:
@@ -189,7 +251,7 @@ def _parse_yaml(text: str, *, shown: str, kind: str, fmt: str) -> Any:
 
     # Always a *safe* loader (plain data only, never arbitrary Python objects); the libyaml one
     # when PyYAML was built with it, for speed.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _unique_keys(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     try:
         data = yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:

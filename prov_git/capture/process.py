@@ -101,6 +101,8 @@ def run(argv: Sequence[str], cwd: Path) -> dict[str, Any]:
             raise CommandNotFound(f"{argv[0]}: permission denied; nothing was recorded") from None
         except OSError as exc:
             raise CommandNotFound(f"{argv[0]}: cannot run ({exc.strerror}); nothing was recorded") from None
+        except ValueError:  # `record -- ''`: posix_spawnp refuses an empty program name
+            raise CommandNotFound(f"{argv[0]!r}: command not found; nothing was recorded") from None
         pid = child[0]
         previous.update({s: signal.signal(s, forward) for s in ignored})
         while pending:

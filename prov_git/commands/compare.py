@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import click
 
@@ -12,7 +13,8 @@ from prov_git.commands._options import CONTEXT, selection_options
 
 @click.command(context_settings=CONTEXT)
 @click.argument("runs", nargs=-1, metavar="[RUN]...")
-@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="At most N runs (default 20).")
+@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0, max=sys.maxsize, clamp=True),
+              help="At most N runs (default 20).")
 @selection_options
 @click.option("--columns", "columns", multiple=True, metavar="GLOB", help="Also show record keys matching GLOB.")
 @click.option("--all", "show_all", is_flag=True, help="Show constant columns too.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+
 import click
 
 from prov_git.commands._options import CONTEXT, color_option, json_option, use_color, warn
@@ -31,6 +34,7 @@ def diff(runs: tuple[str, ...], as_json: bool, patch: bool, stat: bool, sections
     from prov_git.commands import _pager
     from prov_git.diff import render_json, render_text
     from prov_git.diff.compare import parse_sections
+    from prov_git.records.render import wrap_lines
 
     repo = open_here()
     comparison = diff_runs(repo, runs, worktree=worktree, only=parse_sections(sections))
@@ -41,5 +45,7 @@ def diff(runs: tuple[str, ...], as_json: bool, patch: bool, stat: bool, sections
     else:
         painted = use_color(color, repo)
         text = render_text.render(comparison, color=painted, stat=stat, patch=patch)
+        if sys.stdout.isatty():  # on a terminal, long values wrap instead of running off the edge
+            text = wrap_lines(text, shutil.get_terminal_size().columns)
         _pager.show(text, pager_command(repo), color=painted, enabled=not no_pager)
     return 1 if exit_code and not comparison.identical else 0

@@ -13,7 +13,8 @@ from prov_git.commands._options import CONTEXT, color_option, json_option, selec
 
 
 @click.command(name="log", context_settings=CONTEXT)
-@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N runs.")
+@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0, max=sys.maxsize, clamp=True),
+              help="Show at most N runs.")
 @json_option("One JSON record per line.")
 @click.option("--oneline", is_flag=True, help="Short id, status and name (or command) only.")
 @click.option("--format", "template", metavar="FMT",

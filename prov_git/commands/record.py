@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from prov_git.commands._options import CONTEXT, say, warn
+from prov_git.errors import UsageError
 
 
 class Finished(int):
@@ -15,7 +16,29 @@ class Finished(int):
     stored, every file closed and every thread joined (see cli.main)."""
 
 
-@click.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
+class _RecordCommand(click.Command):
+    """Keeps the raw arguments: click cannot tell `-i a b -- cmd` (b is stray) from `-i a -- b -- cmd`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["prov.raw_args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def stray_words(raw: list[str], command: tuple[str, ...]) -> list[str]:
+    """Words click took as the command that were not after the `--` ending the options (a glob the
+    shell expanded: `-i data/*.csv` -> `-i data/a.csv data/b.csv`)."""
+    cuts = [k for k, word in enumerate(raw) if word == "--"]
+    if any(tuple(raw[k + 1:]) == command for k in cuts):
+        return []
+    for k in cuts:
+        tail = tuple(raw[k + 1:])
+        head = command[:len(command) - len(tail)]
+        if command[len(head):] == tail and head[-1:] == ("--",):
+            return list(head[:-1])
+    return list(command)
+
+
+@click.command(cls=_RecordCommand, context_settings={**CONTEXT, "allow_interspersed_args": False})
 @click.option("-i", "--input", "inputs", multiple=True, metavar="PATH", help="Input file or directory.")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="PATH", help="Output file or directory.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (dotted keys nest).")
@@ -48,6 +71,10 @@ def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str,
         hidden = sum("REDACTED" in v for v in variables.values())
         say(f"{len(variables)} variables, {hidden} redacted; nothing was recorded")
         return 0
+    stray = stray_words(click.get_current_context().meta.get("prov.raw_args", []), command)
+    if stray:
+        raise UsageError(f"unexpected argument(s) before --: {' '.join(stray)}; the command goes after --, "
+                         "and a glob for -i/-o needs quotes (-i 'data/*.csv')")
     request = app.RecordRequest(argv=list(command), inputs=list(inputs), outputs=list(outputs),
                                 params=list(params), params_files=list(params_file),
                                 metrics_files=list(metrics), name=name, execute=not no_exec, sign=sign)

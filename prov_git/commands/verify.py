@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 @click.command(context_settings=CONTEXT)
 @click.argument("run_specs", nargs=-1, metavar="[RUN]...")
-@click.option("--all", "check_all", is_flag=True, help="Every run; each path against the newest run that recorded it.")
+@click.option("--all", "check_all", is_flag=True,
+              help="Every run; each path on disk against every run that recorded it "
+                   "(absent paths are listed, not failed).")
 @click.option("--signatures", is_flag=True,
               help="Check each run's commit signature the way `git verify-commit` does (default: every run).")
 @click.option("--require-signed", is_flag=True, help="With --signatures: exit 1 unless every run is signed "
@@ -40,6 +42,8 @@ def verify(run_specs: tuple[str, ...], check_all: bool, signatures: bool, requir
     else:
         for problem in report.problems:
             click.echo(problem.line())
+        for absent in report.absent:  # reported, not failed: a fresh clone has none of the outputs
+            click.echo(absent.line())
         state = "ok" if report.ok else f"{len(report.problems)} problem(s)"
         say(f"verified {len(report.runs)} run(s), {report.paths} path(s): {state}")
     return 0 if report.ok else 1

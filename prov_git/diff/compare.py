@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the store builds it; the diff only reads its fields
     from prov_git.store.code import CodeDiff
 
 Section = dict[str, Any]
+DEFAULTS = Noise()  # the built-in noise patterns alone
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,17 @@ class Comparison:
 
     def same(self) -> list[str]:
         return [name for name, s in self.sections.items() if not s["changed"] and s.get("compared", True)]
+
+    def ignored_by_config(self) -> list[str]:
+        """Section-qualified paths that differ but were left out by a prov.diff.ignore pattern
+        (the built-in noise, PWD, SHLVL..., is not listed: it differs in nearly every pair)."""
+        found = []
+        for name, section in self.sections.items():
+            for path in section.get("ignored", []):
+                qualified = path if name == "env" else f"{name}.{path}"
+                if not DEFAULTS.ignores(qualified):
+                    found.append(qualified)
+        return found
 
     def not_compared(self) -> list[str]:
         return [name for name, s in self.sections.items() if not s.get("compared", True)]

@@ -2,7 +2,11 @@
 
 A directory whose digest changed is opened through the manifests kept beside each run.json, so a
 change names the file (`data/a.csv`), not just `data`. An entry recorded as `missing` counts as
-absent: an output that appears is `added`, one that vanishes is `removed`.
+absent against a present one: an output that appears is `added`, one that vanishes is `removed`.
+An output `missing` in one run and not declared in the other is a change too (`missing`): a run
+that failed to produce what it promised never reads as identical. An output one run wrote and the
+other did not (`written` true against false, same content) is `not_written`: the second run
+only found an earlier run's file.
 """
 
 from __future__ import annotations
@@ -28,6 +32,31 @@ def _same(old: Entry, new: Entry) -> bool:
 
 def _present(entries: list[Entry]) -> dict[str, Entry]:
     return {e["path"]: e for e in entries if e["type"] != "missing"}
+
+
+def _missing_only(old: list[Entry], new: list[Entry]) -> list[dict[str, Any]]:
+    """Paths recorded `missing` in one run and not declared at all in the other."""
+    declared_a, declared_b = {e["path"]: e for e in old}, {e["path"]: e for e in new}
+    out = []
+    for path in sorted(declared_a.keys() ^ declared_b.keys()):
+        a, b = declared_a.get(path), declared_b.get(path)
+        if (a or b or {}).get("type") == "missing":
+            out.append({"path": path, "change": "missing", "old": _meta(a), "new": _meta(b)})
+    return out
+
+
+def _unwritten(old: list[Entry], new: list[Entry]) -> list[dict[str, Any]]:
+    """Same content in both runs, but written by only one of them (null: not known, no change)."""
+    written_a = {e["path"]: e for e in old if e["type"] != "missing"}
+    out = []
+    for b in new:
+        a = written_a.get(b["path"])
+        if a is None or not _same(a, b):
+            continue
+        if {a.get("written"), b.get("written")} == {True, False}:
+            out.append({"path": b["path"], "change": "not_written", "old": _meta(a), "new": _meta(b),
+                        "written": [a["written"], b["written"]]})
+    return out
 
 
 def _pairs(old: dict[str, Entry], new: dict[str, Entry]) -> list[tuple[str, Entry | None, Entry | None]]:
@@ -59,7 +88,11 @@ def compare(old: list[Entry], new: list[Entry], old_manifests: Manifests, new_ma
             section: str, noise: Noise) -> dict[str, Any]:
     details: list[dict[str, Any]] = []
     ignored: list[dict[str, Any]] = []
-    for item in changed_paths(old, new, old_manifests, new_manifests):
+    found = changed_paths(old, new, old_manifests, new_manifests) + _missing_only(old, new) + _unwritten(old, new)
+    for item in sorted(found, key=lambda i: str(i["path"])):
         (ignored if noise.ignores(f"{section}.{item['path']}") else details).append(item)
-    by_kind = {kind: [d["path"] for d in details if d["change"] == kind] for kind in ("added", "removed", "modified")}
+    by_kind = {kind: [d["path"] for d in details if d["change"] == kind] for kind in KINDS}
     return {"changed": bool(details), **by_kind, "details": details, "ignored": [i["path"] for i in ignored]}
+
+
+KINDS = ("added", "removed", "modified", "missing", "not_written")

@@ -5,12 +5,19 @@ own. A pattern is a glob (fnmatch, case-sensitive) over the section-qualified pa
 `<section>.<path>`: `env.vars.PWD`, `params.seed`, `outputs.logs/*`, `code.notebooks/*`.
 `git config --add prov.diff.ignore GLOB` adds patterns; `!GLOB` un-ignores (wins over every
 ignore pattern, the defaults included), e.g. `!env.vars.DISPLAY`.
+
+A pattern without a `/` also matches the last component alone, as in .gitignore: the file name of
+an input or output (`residuals.png` matches `outputs.results/residuals.png`) or the last key of a
+structured path (`seed` matches `params.train.seed`).
+
+A key that is not plain (a dot, a space, a quote...) is quoted with backticks in paths, the same
+way as in show and the query language: ``params.`axes.labelsize` `` is one key holding a dot,
+`params.axes.labelsize` is `labelsize` inside `axes`.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,21 +38,25 @@ DEFAULT_IGNORE = (
     "env.vars.DBUS_SESSION_BUS_ADDRESS",
 )
 
+_FILE_SECTIONS = ("code.", "inputs.", "outputs.")
 _PLAIN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 Part = str | int
 
 
+def key(part: str) -> str:
+    """One key as a path segment: plain as is, anything else in backticks (a backtick doubled)."""
+    return part if _PLAIN.match(part) else "`" + part.replace("`", "``") + "`"
+
+
 def readable(parts: Iterable[Part]) -> str:
-    """["model", "depth"] -> model.depth; ["argv", 2] -> argv[2]; odd keys -> a["b.c"]."""
+    """["model", "depth"] -> model.depth; ["argv", 2] -> argv[2]; odd keys -> a.`b.c`."""
     out = ""
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _PLAIN.match(part):
-            out += f".{part}" if out else part
         else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+            out += f".{key(part)}" if out else key(part)
     return out
 
 
@@ -54,10 +65,20 @@ class Noise:
     ignore: tuple[str, ...] = DEFAULT_IGNORE
     keep: tuple[str, ...] = ()
 
-    def ignores(self, qualified: str) -> bool:
-        if any(fnmatch.fnmatchcase(qualified, p) for p in self.keep):
+    def ignores(self, qualified: str, last: str | None = None) -> bool:
+        """Whether the section-qualified path is noise; last is its last component (a key; for a
+        file path it is the file name, found here), which a pattern without `/` may match alone."""
+        if last is None and qualified.startswith(_FILE_SECTIONS):
+            last = qualified.split(".", 1)[1].rsplit("/", 1)[-1]
+        if any(_matches(qualified, last, p) for p in self.keep):
             return False
-        return any(fnmatch.fnmatchcase(qualified, p) for p in self.ignore)
+        return any(_matches(qualified, last, p) for p in self.ignore)
+
+
+def _matches(qualified: str, last: str | None, pattern: str) -> bool:
+    if fnmatch.fnmatchcase(qualified, pattern):
+        return True
+    return last is not None and "/" not in pattern and fnmatch.fnmatchcase(last, pattern)
 
 
 NONE = Noise(ignore=(), keep=())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import click
 
 from prov_git.diff.compare import Comparison, Side
-from prov_git.records.render import commit_label, outcome, short, when
+from prov_git.diff.files import KINDS
+from prov_git.records.render import commit_label, inert_all, outcome, short, when
 from prov_git.records.sections import BY_NAME
+from prov_git.records.text import inert
 
 Section = dict[str, Any]
 WIDTH = 80  # long values go on their own lines past this; --stat scales its graph to it
@@ -115,7 +118,7 @@ def _status(section: Section, paint: Paint) -> list[str]:
 # ------------------------------------------------------------------------------------ files
 
 _LETTER = {"added": "A", "removed": "D", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C",
-           "typechange": "T"}
+           "typechange": "T", "missing": "!", "not_written": "="}
 
 
 def _size(meta: dict[str, Any] | None) -> str:
@@ -134,6 +137,12 @@ def _digest(meta: dict[str, Any] | None) -> str:
 
 def _file_detail(item: dict[str, Any]) -> str:
     old, new = item["old"], item["new"]
+    if item["change"] == "missing":
+        side = "a" if old is not None else "b"
+        return f"missing in {side} (declared, not produced); not declared in {'b' if side == 'a' else 'a'}"
+    if item["change"] == "not_written":
+        wrote = "a" if item["written"][0] else "b"
+        return f"same content, but only {wrote} wrote it (the other found an earlier run's file)"
     if old is None:
         return f"{_size(new)}  {_digest(new)}"
     if new is None:
@@ -145,8 +154,9 @@ def _file_detail(item: dict[str, Any]) -> str:
 def _files(section: Section, paint: Paint) -> list[str]:
     details = section["details"]
     width = max((len(d["path"]) for d in details), default=0)
-    style: dict[str, Callable[[str], str]] = {"added": paint.new, "removed": paint.old,
-                                              "modified": lambda t: paint(t, fg="yellow")}
+    yellow: Callable[[str], str] = lambda t: paint(t, fg="yellow")  # noqa: E731
+    style: dict[str, Callable[[str], str]] = {"added": paint.new, "removed": paint.old, "modified": yellow,
+                                              "missing": paint.old, "not_written": yellow}
     return [f"  {style[d['change']](_LETTER[d['change']])} {d['path'].ljust(width)}  {_file_detail(d)}"
             for d in details]
 
@@ -243,7 +253,7 @@ def _title(name: str, section: Section, stat: bool) -> str:
     if name == "code" and "unavailable" not in section and not stat:  # --stat ends with the same line
         return f"{name}  ({code_summary(section)})"
     if name in ("inputs", "outputs"):
-        counts = [f"{len(section[k])} {k}" for k in ("added", "removed", "modified") if section[k]]
+        counts = [f"{len(section[k])} {k.replace('_', ' ')}" for k in KINDS if section.get(k)]
         return f"{name}  ({', '.join(counts)})"
     return name
 
@@ -258,7 +268,17 @@ def summary(comparison: Comparison, paint: Paint) -> str:
     return paint(", ".join(changed) + " changed", fg="yellow", bold=True) + tail
 
 
+def _inert(comparison: Comparison) -> Comparison:
+    """The comparison with every record string made inert (a patch keeps its tabs)."""
+    side = dataclasses.replace
+    return side(comparison, a=side(comparison.a, record=inert_all(comparison.a.record)),
+                b=side(comparison.b, record=inert_all(comparison.b.record)),
+                sections=inert_all(comparison.sections),
+                patch="\t".join(inert(part, newlines=True) for part in comparison.patch.split("\t")))
+
+
 def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bool = False) -> str:
+    comparison = _inert(comparison)
     paint = Paint(color)
     body: dict[str, Callable[[Section], list[str]]] = {
         "structure": lambda s: _structural(s, paint),
@@ -272,5 +292,8 @@ def render(comparison: Comparison, *, color: bool, stat: bool = False, patch: bo
             lines += ["", paint.title(_title(name, section, stat)), *body[BY_NAME[name].renderer](section)]
     if patch and comparison.patch:
         lines += ["", *patch_lines(comparison.patch, paint)]
+    ignored = comparison.ignored_by_config()
+    if ignored:  # "identical" must say what it did not look at
+        lines += ["", paint.dim("ignored (prov.diff.ignore): " + ", ".join(ignored))]
     lines += ["", summary(comparison, paint)]
     return "\n".join(lines)

@@ -139,7 +139,10 @@ def decode(data: bytes, *, expected_id: str | None = None, where: str = "record"
         validate(record)
     except CorruptRecord as exc:
         raise CorruptRecord(f"{where}: {exc}") from None
-    actual = compute_id(record)
+    try:
+        actual = compute_id(record)
+    except ValueError as exc:  # 1e400 (inf) or 2**64: valid JSON, no RFC 8785 form, hence no id
+        raise CorruptRecord(f"{where}: a number has no canonical JSON form ({exc})") from None
     if record["id"] != actual:
         raise CorruptRecord(f"{where}: id {record['id'][:12]} does not match its content ({actual[:12]})")
     if expected_id is not None and record["id"] != expected_id:

@@ -1,4 +1,8 @@
-"""Human-readable text for runs (log lines, show). Pure: records in, strings out."""
+"""Human-readable text for runs (log lines, show). Pure: records in, strings out.
+
+Every record string is passed through `text.inert` before it is styled: a hostile run name or path
+cannot move the cursor, retitle the window or write the clipboard, on a terminal or through a pipe.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,18 @@ from typing import Any
 import click
 
 from prov_git.records import Record
+from prov_git.records.text import inert
+
+
+def inert_all(value: Any) -> Any:
+    """A copy of a JSON-like value with every string (keys too) made inert, for human output."""
+    if isinstance(value, str):
+        return inert(value)
+    if isinstance(value, dict):
+        return {inert(k) if isinstance(k, str) else k: inert_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [inert_all(v) for v in value]
+    return value
 
 
 def short(run_id: str) -> str:
@@ -107,6 +123,21 @@ def command_line(record: Record) -> str:
     return shlex.join(record["command"]["argv"])
 
 
+def wrap_lines(text: str, width: int | None) -> str:
+    """Each line wider than width wrapped under its own indent (+4); whole when width is None."""
+    if width is None:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(click.unstyle(line)) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "    ",
+                             break_on_hyphens=False) or [line]
+    return "\n".join(out)
+
+
 STATUS_WIDTH = len("signal 15")
 COMMIT_WIDTH = len("0123456789+dirty")
 
@@ -117,10 +148,11 @@ def log_line(record: Record, color: bool, width: int | None = None, date: str = 
     failed = status["signal"] is not None or status["exit_code"] not in (0, None)
     label = outcome(status, record["command"]["executed"])
     name = f"[{record['name']}] " if record.get("name") else ""
-    stamp = when(status["started_at"], date)
-    head = [short(record["id"]), stamp, f"{label:<{STATUS_WIDTH}}", f"{commit_label(record['git']):<{COMMIT_WIDTH}}"]
+    stamp = inert(when(status["started_at"], date))
+    head = [short(record["id"]), stamp, f"{label:<{STATUS_WIDTH}}",
+            f"{inert(commit_label(record['git'])):<{COMMIT_WIDTH}}"]
     used = sum(len(part) + 2 for part in head)
-    tail = fit(name + command_line(record), None if width is None else max(width - used, 8))
+    tail = fit(inert(name + command_line(record)), None if width is None else max(width - used, 8))
     if color:
         head[0] = click.style(head[0], fg="yellow")
         head[2] = click.style(head[2], fg="red" if failed else "green")
@@ -130,7 +162,7 @@ def log_line(record: Record, color: bool, width: int | None = None, date: str = 
 def oneline(record: Record, color: bool, width: int | None = None) -> str:
     """`log --oneline`: short id, status, name or command."""
     label = outcome(record["status"], record["command"]["executed"])
-    text = record.get("name") or command_line(record)
+    text = inert(record.get("name") or command_line(record))
     run_id = click.style(short(record["id"]), fg="yellow") if color else short(record["id"])
     return f"{run_id} {label:<{STATUS_WIDTH}} " + fit(text, None if width is None else max(width - 23, 8))
 
@@ -154,13 +186,13 @@ def formatted(record: Record, template: str, date: str = "default") -> str:
         if letter:
             return {"H": str(record["id"]), "h": short(record["id"]), "n": "\n", "%": "%"}[letter]
         if key in fields:
-            return str(fields[key]())
+            return inert(str(fields[key]()))
         item: Any = record
         for part in key.split("."):
             if not isinstance(item, dict) or part not in item:
                 return ""
             item = item[part]
-        return str(item) if isinstance(item, str) else json.dumps(item, ensure_ascii=False, sort_keys=True)
+        return inert(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, sort_keys=True))
 
     return _PLACEHOLDER.sub(one, template)
 
@@ -173,6 +205,7 @@ def _entries(title: str, entries: Sequence[Mapping[str, Any]], full: bool = Fals
         digest = (e["digest"] or "-") if full else short_digest(e["digest"])
         size = (f"{e['size']} B" if e["size"] is not None else "-") if full else human_size(e["size"])
         kind = e["type"] + (f" ({e['files']} files)" if e["type"] == "dir" else "")
+        kind += " (not written by this run)" if e.get("written") is False and e["type"] != "missing" else ""
         rows.append((e["path"], kind, size, digest))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{title}:"]
@@ -189,10 +222,12 @@ def _mapping(title: str, value: dict[str, Any]) -> list[str]:
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    from prov_git.records.query import key_text
+
     out: list[tuple[str, Any]] = []
     for key in sorted(value):
         item = value[key]
-        path = f"{prefix}{key}"
+        path = f"{prefix}{key_text([key])}"  # a key holding a dot is quoted, as in diff and --where
         if isinstance(item, dict) and item:
             out.extend(_flatten(item, path + "."))
         else:
@@ -214,16 +249,7 @@ def _untracked(git: Mapping[str, Any]) -> list[str]:
 
 def show_text(record: Record, color: bool, full: bool = False, width: int | None = None) -> str:
     """`git prov show`: short digests and human sizes unless full; lines wrapped to width when given."""
-    lines = _show_lines(record, color, full)
-    if width is None:
-        return "\n".join(lines)
-    wrapped: list[str] = []
-    for line in lines:
-        if len(click.unstyle(line)) <= width:
-            wrapped.append(line)
-            continue
-        wrapped += textwrap.wrap(line, width, subsequent_indent=" " * 10, break_on_hyphens=False) or [line]
-    return "\n".join(wrapped)
+    return wrap_lines("\n".join(_show_lines(inert_all(record), color, full)), width)
 
 
 def _show_lines(record: Record, color: bool, full: bool) -> list[str]:

@@ -1,5 +1,8 @@
 """Human and machine renderings of query answers: the compare table (table, md, csv, tsv, json),
-the lineage graph (tree, dot) and which/status lines. Pure: data in, text out."""
+the lineage graph (tree, dot) and which/status lines. Pure: data in, text out.
+
+Human renderings (table, md, tree, which, status) pass record text through `text.inert`; the
+machine ones (json, csv, tsv, dot) carry it as recorded, quoted by their own format."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import io
 import json
 from collections.abc import Sequence
 from typing import Any
+
+from prov_git.records.text import inert
 
 MISSING_CELL = ""
 MIN_CELL = 8
@@ -71,7 +76,7 @@ def compare_text(table: dict[str, Any], width: int, transpose: bool) -> str:
         lines = grid(list(columns), body, width)
     if not rows:
         lines = ["no runs match"]
-    return "\n".join([*lines, *_footer(table["constant"], width)])
+    return inert("\n".join([*lines, *_footer(table["constant"], width)]), newlines=True)
 
 
 def _footer(constant: dict[str, Any], width: int) -> list[str]:
@@ -93,7 +98,7 @@ def compare_md(table: dict[str, Any]) -> str:
     lines += [line(r) for r in _cells(columns, table["rows"], short_ids=True)]
     if table["constant"]:
         lines += ["", "Same in every row: " + ", ".join(f"`{k}` = `{cell(v)}`" for k, v in table["constant"].items())]
-    return "\n".join(lines)
+    return inert("\n".join(lines), newlines=True)
 
 
 def compare_delimited(table: dict[str, Any], delimiter: str) -> str:
@@ -149,7 +154,7 @@ def lineage_tree(graph: dict[str, Any], root: str) -> str:
 
     if root in nodes:
         visit(root, "", "")
-    return "\n".join(lines)
+    return inert("\n".join(lines), newlines=True)
 
 
 def _dot_id(text: str) -> str:
@@ -179,7 +184,7 @@ def which_text(found: list[dict[str, Any]]) -> str:
                 lines.append(f"  {label} run {use['run'][:12]}  {use['started_at'][:19]}Z{inside}")
         if not item["produced_by"]:
             lines.append("  produced by no recorded run")
-    return "\n".join(lines)
+    return inert("\n".join(lines), newlines=True)
 
 
 def status_text(report: dict[str, Any]) -> str:
@@ -191,4 +196,6 @@ def status_text(report: dict[str, Any]) -> str:
         lines.append("no recorded outputs")
     unpushed = report["unpushed"]
     lines.append("unpushed: unknown (never pushed or fetched)" if unpushed is None else f"unpushed: {unpushed} run(s)")
-    return "\n".join(lines)
+    for row in report.get("set_aside", []):
+        lines.append(f"set aside by fetch from {row['remote']}: run {row['run'][:12]}: {row['problem']}")
+    return inert("\n".join(lines), newlines=True)

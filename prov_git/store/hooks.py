@@ -65,8 +65,24 @@ def _write_executable(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _refuse_tracked(repo: Repo, folder: Path) -> None:
+    """A hooks folder git tracks (core.hooksPath = .githooks, committed) is the project's, not ours:
+    writing there would change tracked files, and every later run would be recorded dirty."""
+    if repo.workdir is None or not folder.is_relative_to(repo.workdir):
+        return
+    done = subprocess.run(["git", "ls-files", "-z", "--", str(folder)], cwd=repo.workdir,
+                          capture_output=True, check=False)
+    if done.returncode != 0 or not done.stdout:
+        return
+    rel = folder.relative_to(repo.workdir).as_posix()
+    raise ProvError(f"core.hooksPath {rel} holds files tracked by git: installing would change them and make "
+                    f"every run dirty; call `git prov push` from {rel}/pre-push yourself, or point "
+                    "core.hooksPath at an untracked folder")
+
+
 def install(repo: Repo, names: tuple[str, ...] = HOOKS) -> tuple[Path, list[Action]]:
     folder = hooks_dir(repo)
+    _refuse_tracked(repo, folder)
     folder.mkdir(parents=True, exist_ok=True)
     actions = []
     for name in names:

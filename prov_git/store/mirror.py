@@ -77,7 +77,7 @@ def rebuild(repo: Repo) -> tuple[int, int]:
         if stale:
             write_run(repo, run_id, files)
             repaired += 1
-    _remove_abandoned_temp_files(root(repo) / "runs")
+    sweep(repo)
     return repaired, len(ids)
 
 
@@ -95,3 +95,40 @@ def _differs(path: Path, data: bytes) -> bool:
         return path.read_bytes() != data
     except OSError:
         return True
+
+
+def refill(repo: Repo) -> int:
+    """Write the runs of the ref that the mirror lacks (a fetch killed between its ref update and
+    its mirror writes left them out, and the next fetch brings nothing new); returns how many."""
+    head = runs.tip(repo)
+    if head is None or repo.workdir is None:
+        return 0
+    folder = root(repo) / "runs"
+    missing = [i for i in runs.all_ids(repo, head) if not (folder / i / runs.RUN_FILE).exists()]
+    for run_id in missing:
+        write_run(repo, run_id, runs.run_files(repo, run_id, head))
+    return len(missing)
+
+
+def sweep(repo: Repo) -> None:
+    """Remove what killed processes left: fetch quarantines (objects/tmp_objdir-prov-*, an hour
+    old: a live fetch holds one for seconds), hash cache and mirror temp files."""
+    import shutil
+
+    state = repo.state_dir
+    for tmp in (repo.common_dir / "objects").glob("tmp_objdir-prov-*"):
+        if _older(tmp, 3600.0):
+            shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in state.glob(".hashcache-*.tmp"):
+        if _older(tmp, 600.0):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    if repo.workdir is not None:
+        _remove_abandoned_temp_files(root(repo) / "runs")
+
+
+def _older(path: Path, seconds: float) -> bool:
+    try:
+        return path.lstat().st_mtime < time.time() - seconds
+    except OSError:
+        return False

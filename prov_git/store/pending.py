@@ -1,8 +1,9 @@
 """Runs whose command ran but whose record could not be stored: saved under .git/prov/pending/.
 
-A record is stored after its command ran; when refs/prov/runs cannot take it then (a lock left by a
-killed writer, a full disk, a store made read-only meanwhile), the run's files are written here
-instead, one folder per run, with what `runs.append` needs besides them (pins, start time, the
+Every record writes its run here just before it touches refs/prov/runs and removes it once the
+ref holds it: a record killed (even with SIGKILL) inside the ref window, or one the ref cannot take
+(a lock left by a killed writer, a full disk, a store made read-only meanwhile), leaves its run
+here, one folder per run, with what `runs.append` needs besides them (pins, start time, the
 temporary ref that keeps the snapshot alive). `git prov recover` appends them later and removes
 the folder. When .git/prov/ itself cannot be written, the folder goes to the system's temp directory
 and the message names it: `git prov recover PATH` takes it from there.
@@ -42,22 +43,43 @@ def root(repo: Repo) -> Path:
 
 
 def save(repo: Repo, run_id: str, files: dict[str, bytes], pins: list[str], started_at: str,
-         hold: str | None) -> Path:
-    """Write the run under .git/prov/pending/<id>/ (else a temp folder); returns the folder."""
-    meta = json.dumps({"run_id": run_id, "pins": pins, "started_at": started_at, "hold": hold}).encode()
+         hold: str | None, *, durable: bool = True, spill: bool = True) -> Path:
+    """Write the run under .git/prov/pending/<id>/ (with spill, else a temp folder); returns the
+    folder. Not durable is for the journal a record removes a moment later: a killed process loses
+    no page cache, only a power cut would."""
+    meta = json.dumps({"run_id": run_id, "pins": pins, "started_at": started_at, "hold": hold,
+                       "pid": os.getpid()}).encode()
     try:
-        return _write(root(repo) / run_id, files, meta)
+        return _write(root(repo) / run_id, files, meta, durable)
     except OSError:
+        if not spill:
+            raise
         import tempfile
 
-        return _write(Path(tempfile.gettempdir()) / f"git-prov-pending-{run_id}", files, meta)
+        return _write(Path(tempfile.gettempdir()) / f"git-prov-pending-{run_id}", files, meta, durable)
 
 
-def _write(folder: Path, files: dict[str, bytes], meta: bytes) -> Path:
-    for name, data in files.items():
-        atomic_write(folder / name, data)
-    atomic_write(folder / META, meta)  # last: a folder with its meta is complete
+def _write(folder: Path, files: dict[str, bytes], meta: bytes, durable: bool) -> Path:
+    try:
+        for name, data in files.items():
+            atomic_write(folder / name, data, durable=durable)
+        atomic_write(folder / META, meta, durable=durable)  # last: a folder with its meta is complete
+    except OSError:
+        discard(folder)  # a full disk: no half folder left behind
+        raise
     return folder
+
+
+def in_use(folder: Path) -> bool:
+    """Whether the record that wrote folder may still be storing it (its process lives)."""
+    try:
+        pid = json.loads((folder / META).read_bytes()).get("pid")
+        if isinstance(pid, int) and pid != os.getpid():
+            os.kill(pid, 0)
+            return True
+    except (OSError, ValueError, AttributeError):
+        pass
+    return False
 
 
 def listed(repo: Repo) -> list[Path]:
@@ -86,6 +108,8 @@ def load(folder: Path) -> Pending:
 def discard(folder: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(folder / META)  # first: a half-removed folder is no longer taken for a run
-    import shutil  # off the record path: only recover removes folders
-
-    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):  # flat: no shutil on the record path
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+        os.rmdir(folder)

@@ -133,6 +133,9 @@ def _open(path: str) -> pygit2.Repository:
     try:
         return pygit2.Repository(path)
     except pygit2.GitError as exc:
+        if "object format" in str(exc):
+            raise NotARepository(f"{path} is a SHA-256 repository (extensions.objectFormat); git prov "
+                                 "supports SHA-1 repositories only, for now") from None
         raise NotARepository(f"cannot open repository at {path}: {exc}") from None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 
 from prov_git.errors import AmbiguousRun, RunNotFound
 from prov_git.records import Record, decode
@@ -40,7 +41,8 @@ def resolve(repo: Repo, spec: str) -> str:
 def _newest(repo: Repo, spec: str, back: int) -> str:
     hidden = forgotten.ids(repo)
     visible = (r for r in runs.iter_newest(repo) if r.id not in hidden)
-    found = next(itertools.islice(visible, back, None), None)
+    # No store holds sys.maxsize runs; islice takes no larger index.
+    found = next(itertools.islice(visible, min(back, sys.maxsize - 1), None), None)
     if found is None:
         count = "no runs" if back == 0 else f"fewer than {back + 1} runs"
         raise RunNotFound(f"{spec}: the store has {count}{' not forgotten' if hidden else ''}; "
@@ -51,7 +53,7 @@ def _newest(repo: Repo, spec: str, back: int) -> str:
 def _named(repo: Repo, spec: str, name: str, back: int) -> str:
     from prov_git.store import index
 
-    found = index.named(repo, name, back)
+    found = index.named(repo, name, min(back, 2**62))  # sqlite's OFFSET is a 64-bit integer
     if found is None:
         many = "no run" if back == 0 else f"fewer than {back + 1} runs"
         raise RunNotFound(f"{spec}: {many} named {name!r}; see `git prov log --name {name!r}`")

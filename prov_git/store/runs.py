@@ -132,7 +132,7 @@ def _blob(repo: Repo, data: bytes) -> pygit2.Oid:
             return repo.git.create_blob(data)
         except (OSError, pygit2.GitError) as exc:
             # `git gc` removing an emptied objects/xx/ under libgit2's lockfile rename: write again.
-            if _no_space(exc) or attempt == 19:
+            if _no_space(exc) or _refused(exc) or attempt == 19:
                 raise
             time.sleep(0.005 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -279,13 +279,18 @@ def update_ref(
             new = build(old)
         except (pygit2.GitError, OSError, KeyError) as exc:
             _raise_if_full(exc)
-            if attempt == MAX_ATTEMPTS - 1:
+            # A store that refuses writes stays so; objects gc moved or pruned come back on a retry.
+            if _refused(exc) or attempt >= 50:
                 raise StoreError(f"could not update {REF}: {exc}") from None
             _backoff(attempt)
             continue
         if old is not None and new == old.id:
             return new
-        saved = _raw_objects(repo, new)
+        try:
+            saved = _raw_objects(repo, new)
+        except (pygit2.GitError, KeyError):  # pruned before we could read it back: build again
+            _backoff(attempt)
+            continue
         try:
             if _swap(repo, old.id if old is not None else None, new, message):
                 _sync_ref(repo)
@@ -316,6 +321,12 @@ def _no_space(exc: BaseException) -> bool:
         return True
     text = str(exc)
     return "No space left" in text or "quota exceeded" in text.lower()
+
+
+def _refused(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return True
+    return any(text in str(exc) for text in ("Read-only file system", "Permission denied"))
 
 
 def _raise_if_full(exc: BaseException) -> None:
@@ -449,14 +460,18 @@ def _check_lock(repo: Repo, notify: Callable[[str], None] | None) -> None:
 
 def hold(repo: Repo, oid: str | None) -> str | None:
     """A temporary ref on oid (a snapshot) while the command runs, so `git gc --prune=now` cannot
-    delete it before the run's commit pins it; None when there is nothing to hold or it failed."""
+    delete it before the run's commit pins it; None when there is nothing to hold."""
     if oid is None:
         return None
     name = f"{HOLD_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
     try:
         repo.git.references.create(name, pygit2.Oid(hex=oid))
-    except (pygit2.GitError, OSError, ValueError):
-        return None
+        # A prune that walked before the ref existed may still delete what it holds: write it back.
+        _keep(repo, _raw_objects(repo, pygit2.Oid(hex=oid)))
+    except (pygit2.GitError, OSError, ValueError, KeyError):
+        release(repo, name)
+        raise StoreError("a concurrent `git gc --prune=now` deleted the snapshot of the work tree "
+                         "before it could be held; the command was not run: retry") from None
     return name
 
 

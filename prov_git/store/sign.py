@@ -78,12 +78,11 @@ class Signature:
 
 
 def _bool(repo: Repo, key: str) -> bool | None:
-    try:
-        return bool(repo.git.config.get_bool(key))
-    except KeyError:
-        return None
-    except pygit2.GitError:
-        raise StoreError(f"invalid value {repo.config(key)!r} for {key}: use true or false") from None
+    """key as git reads it (also `git -c`); None when unset; a value git refuses is a ConfigError."""
+    from prov_git import settings
+
+    values = repo.config_values(key)
+    return settings.parse_bool(key, values[-1]) if values else None
 
 
 def configured(repo: Repo) -> bool:
@@ -268,6 +267,14 @@ def _entry(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return tree[path].id
     except KeyError:
         return None
+
+
+def identity(repo: Repo, oid: str) -> tuple[str, str] | None:
+    """(name, email) of the author of a chain commit: the person who recorded the run it adds."""
+    commit = repo.git.get(oid)
+    if not isinstance(commit, pygit2.Commit):
+        return None
+    return commit.author.name, commit.author.email
 
 
 def ssh_key_fingerprint(armored: bytes) -> str | None:

@@ -114,6 +114,9 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
             index.read(force=False)
         except pygit2.GitError:  # an index extension libgit2 does not know (sparse index: 'sdir')
             index = None
+    if index is not None and index.conflicts is not None:
+        raise StoreError("the index has unresolved merge conflicts, so the work tree has no one state "
+                         "to record: resolve them (`git status`) or `git merge --abort`, then record")
     if index is None:
         changed, deleted, untracked, staged = _git_status(workdir)
     else:
@@ -128,13 +131,17 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
     reset = [p for p in staged if skip_results(p)]  # a staged result: HEAD's version is the code
     head_obj = repo.git.get(head) if head else None
     head_tree = head_obj.peel(pygit2.Tree) if head_obj is not None else None
-    if index is None:
-        tree = _git_tree(repo, workdir, changed + held, deleted, reset, head_tree)
-    else:
-        try:
-            tree = _pygit2_tree(repo, index, workdir, changed + held, deleted, reset, head_tree)
-        finally:
-            index.read(force=True)  # drop the in-memory edits: .git/index is never written
+    try:
+        if index is None:
+            tree = _git_tree(repo, workdir, changed + held, deleted, reset, head_tree)
+        else:
+            try:
+                tree = _pygit2_tree(repo, index, workdir, changed + held, deleted, reset, head_tree)
+            finally:
+                index.read(force=True)  # drop the in-memory edits: .git/index is never written
+    except (pygit2.GitError, OSError) as exc:  # a file changing or vanishing as it is read
+        raise StoreError(f"cannot snapshot the dirty work tree ({exc}); the command was not run: "
+                         "retry") from None
     base = str(head_tree.id) if head_tree is not None else _EMPTY_TREE
     # Dirty means the code differs from HEAD: judged on the trees, so a file whose stat data changed
     # (or that only libgit2 misreads, behind a filter) is not dirty. An omitted untracked file is code

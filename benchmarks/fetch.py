@@ -1,0 +1,194 @@
+"""First fetch and `verify --all` at team scale, as ms per run against same-run baselines (issue 18).
+
+    .venv/bin/python benchmarks/fetch.py [RUNS [ROUNDS]] [--main]   # default 20,000 runs, 3 rounds
+
+Builds a bare remote holding RUNS runs in the documented format (docs/format.md: one run commit per
+run, pinning the project commit, trailers, increasing dates; one template record from `git prov
+record`, varied by a param), then each round, cases in rotating order:
+
+- first fetch: a new clone (plain `git clone` of the project, so only the store is new) runs
+  `git prov fetch`: transfer, every check of the fetch rules, merge, mirror. Baseline: plain
+  `git fetch` of the same ref into another new clone (the transfer alone).
+- `git prov verify --all` in a clone that fetched them. Baseline: `git archive` of the store's tip
+  (reading every record once).
+
+With --main, the same commands also run the code of the `main` branch (extracted with `git archive`
+into a temporary folder, run with this venv): the "today's rate" of the issue, in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+REF = "refs/prov/runs"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build_remote(base: Path, count: int) -> Path:
+    """A bare remote with a project branch and `count` runs on refs/prov/runs (pygit2, no fsync)."""
+    import pygit2
+
+    from prov_git.records import compute_id, encode
+
+    git(base, "init", "-q", "--bare", "remote.git")
+    remote = base / "remote.git"
+    seed = base / "seed"
+    seed.mkdir()
+    git(seed, "init", "-q")
+    (seed / "train.py").write_text("print('training')\n")
+    git(seed, "add", "train.py")
+    git(seed, "commit", "-q", "-m", "initial")
+    git(seed, "push", "-q", remote.as_uri(), "main")
+    subprocess.run([str(Path(PYTHON).parent / "git-prov"), "record", "-q", "--no-exec", "-p", "i=-1", "--", "true"],
+                   cwd=seed, check=True)
+    import json
+
+    template = json.loads(git(seed, "show", f"{REF}:" + git(seed, "ls-tree", "-r", "--name-only", REF).split()[0]))
+    repo = pygit2.Repository(str(remote))
+    pin = pygit2.Oid(hex=template["git"]["commit"])
+    sig_time = int(time.time()) - count - 60
+    empty = repo.TreeBuilder().write()
+    sig = pygit2.Signature("Bench", "bench@example.invalid", sig_time, 0)
+    tip = repo.create_commit(None, sig, sig, "prov: root\n", empty, [])
+    fans: dict[str, dict[str, pygit2.Oid]] = {}
+    fan_trees: dict[str, pygit2.Oid] = {}
+    for i in range(count):
+        when = sig_time + 1 + i
+        status = {**template["status"], "started_at": stamp(when - 0.5), "ended_at": stamp(when - 0.25)}
+        record = {**template, "params": {"i": i, "lr": 0.001 * (i % 97)}, "status": status}
+        record["id"] = compute_id(record)
+        run_id = record["id"]
+        folder = repo.TreeBuilder()
+        folder.insert("run.json", repo.create_blob(encode(record)), pygit2.enums.FileMode.BLOB)
+        fan = fans.setdefault(run_id[:2], {})
+        fan[run_id] = folder.write()
+        builder = repo.TreeBuilder(fan_trees[run_id[:2]]) if run_id[:2] in fan_trees else repo.TreeBuilder()
+        builder.insert(run_id, fan[run_id], pygit2.enums.FileMode.TREE)
+        fan_trees[run_id[:2]] = builder.write()
+        runs_tree = repo.TreeBuilder()
+        for name in sorted(fan_trees):
+            runs_tree.insert(name, fan_trees[name], pygit2.enums.FileMode.TREE)
+        top = repo.TreeBuilder()
+        top.insert("runs", runs_tree.write(), pygit2.enums.FileMode.TREE)
+        sig = pygit2.Signature("Bench", "bench@example.invalid", when, 0)
+        message = f"prov: run {run_id}\n\nProv-Run: {run_id}\nProv-Started: {status['started_at']}\n"
+        tip = repo.create_commit(None, sig, sig, message, top.write(), [tip, pin])
+    repo.references.create(REF, tip, force=True)
+    git(remote, "repack", "-adq")
+    return remote
+
+
+def fresh_clone(base: Path, remote: Path, name: str) -> Path:
+    path = base / name
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+    git(base, "clone", "-q", remote.as_uri(), name)
+    return path
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    took = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')}")
+    return took
+
+
+def main_tree(base: Path) -> Path:
+    """The main branch's prov_git, extracted: its fetch and verify run with this venv's packages."""
+    out = base / "main-src"
+    out.mkdir()
+    archive = subprocess.run(["git", "archive", "main", "prov_git", "schemas"], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    count = int(args[0]) if args else 20_000
+    rounds = int(args[1]) if len(args) > 1 else 3
+    with tempfile.TemporaryDirectory(prefix="prov-fetch-bench-") as tmp:
+        base = Path(tmp)
+        home = base / "home"
+        home.mkdir()
+        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
+                                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+                                         "[gc]\n\tauto = 0\n")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"))
+        os.environ.update(env)
+        start = time.perf_counter()
+        remote = build_remote(base, count)
+        print(f"built a remote of {count} runs in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        prov = {"this tree": [PYTHON, "-m", "prov_git"]}
+        envs = {"this tree": {**env, "PYTHONPATH": str(ROOT)}}
+        if "--main" in sys.argv:
+            src = main_tree(base)
+            prov["main"] = [PYTHON, "-m", "prov_git"]
+            envs["main"] = {**env, "PYTHONPATH": str(src)}
+        fetch_cases: dict[str, Callable[[Path], float]] = {
+            "git fetch (baseline)": lambda c: timed(["git", "fetch", "-q", "origin", f"{REF}:{REF}"], c, env)}
+        for label in prov:
+            fetch_cases[f"git prov fetch ({label})"] = (
+                lambda c, label=label: timed([*prov[label], "fetch", "-q"], c, envs[label]))  # type: ignore[misc]
+        times: dict[str, list[float]] = {name: [] for name in fetch_cases}
+        names = list(fetch_cases)
+        for r in range(rounds):
+            for k in range(len(names)):
+                name = names[(r + k) % len(names)]
+                clone = fresh_clone(base, remote, "clone")
+                times[name].append(fetch_cases[name](clone))
+        fetched = {label: fresh_clone(base, remote, f"fetched-{i}") for i, label in enumerate(prov)}
+        for label, path in fetched.items():
+            timed([*prov[label], "fetch", "-q"], path, envs[label])
+        verify_cases: dict[str, Callable[[], float]] = {
+            "git archive (baseline)": lambda: timed(["sh", "-c", f"git archive {REF} > /dev/null"],
+                                                    next(iter(fetched.values())), env)}
+        for label in prov:
+            verify_cases[f"git prov verify --all ({label})"] = (
+                lambda label=label: timed([*prov[label], "verify", "--all"], fetched[label], envs[label]))  # type: ignore[misc]
+        vtimes: dict[str, list[float]] = {name: [] for name in verify_cases}
+        vnames = list(verify_cases)
+        for r in range(rounds):
+            for k in range(len(vnames)):
+                name = vnames[(r + k) % len(vnames)]
+                vtimes[name].append(verify_cases[name]())
+        print(f"\n{count} runs, {rounds} rounds, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}\n")
+        print("| case | median | ms/run | × baseline |" + (" × main |" if "main" in prov else ""))
+        print("|---|---|---|---|" + ("---|" if "main" in prov else ""))
+        for table, base_name in ((times, "git fetch (baseline)"), (vtimes, "git archive (baseline)")):
+            for name, values in table.items():
+                ratio = statistics.median(a / b for a, b in zip(values, table[base_name], strict=True))
+                median = statistics.median(values)
+                row = f"| {name} | {median:.2f} s | {1000 * median / count:.3f} | {ratio:.2f}× |"
+                if "main" in prov:
+                    main_name = name.replace("(this tree)", "(main)")
+                    if main_name != name and main_name in table:
+                        speed = statistics.median(m / a for a, m in zip(values, table[main_name], strict=True))
+                        row += f" {speed:.1f}× faster |"
+                    else:
+                        row += " |"
+                print(row)
+
+
+if __name__ == "__main__":
+    main()
