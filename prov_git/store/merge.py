@@ -157,9 +157,9 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
     status = record["status"]
     clock = time.time() if now is None else now
     for key in ("started_at", "ended_at"):
-        problem = limits.time_problem(status.get(key), clock)
-        if problem is not None:
-            raise refused(where, f"status.{key} {problem}")
+        bad_time = limits.time_problem(status.get(key), clock)
+        if bad_time is not None:
+            raise refused(where, f"status.{key} {bad_time}")
     from prov_git.records.manifest import check_manifests, entries
 
     referenced = {e.get("manifest") for e in entries(record)}

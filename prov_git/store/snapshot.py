@@ -178,7 +178,7 @@ def _pygit2_status(repo: Repo) -> tuple[list[str], list[str], list[str], list[st
 
 def _git(workdir: os.PathLike[str] | str, args: list[str], *, env: dict[str, str] | None = None,
          stdin: bytes | None = None) -> bytes:
-    import subprocess  # git only where libgit2 cannot read the index: off the usual record path
+    import subprocess  # off the record path of a clean, unfiltered tree
 
     done = subprocess.run(["git", "--no-optional-locks", *args], cwd=workdir, input=stdin,
                           capture_output=True, env={**os.environ, **(env or {})}, check=False)
@@ -333,9 +333,9 @@ def _reset_entry(index: pygit2.Index, path: str, head_tree: pygit2.Tree | None) 
 def _git_tree(repo: Repo, workdir: os.PathLike[str] | str, add: list[str], remove: list[str],
               reset: list[str], head_tree: pygit2.Tree | None) -> str:
     """The snapshot tree by git's update-index on a private copy of the index (sparse checkouts)."""
-    index_file = os.path.join(repo.git.path, "index")
-    import tempfile  # imports random: off the usual record path
+    import tempfile
 
+    index_file = os.path.join(repo.git.path, "index")
     fd, private = tempfile.mkstemp(prefix="prov-snapshot-", suffix=".index", dir=repo.git.path)
     try:
         with os.fdopen(fd, "wb") as copy:
