@@ -388,7 +388,7 @@ HOSTILE = {
     "outside layout": "README: entry outside the runs/<xx>/<id>/ layout",
     "submodule": "module: is a submodule",
     "manifest": "hashes to sha256:",
-    "not canonical": "run.json: a number has no canonical JSON form",
+    "not canonical": "run.json: has no canonical form to hash",
 }
 
 
