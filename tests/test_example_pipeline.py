@@ -71,9 +71,6 @@ def test_each_single_cause_change_is_named(cases: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="results/summary.json (-m in both runs) was committed between "
-                   "run1 and run2; neither run's git.excluded names it (absent at run1's start, equal "
-                   "to HEAD at run2's), so diff shows it as an added code file")
 def test_a_metrics_file_committed_between_runs_is_not_code(cases: list[dict[str, Any]]) -> None:
     assert "code" not in changed(cases[0])
     assert code_files(cases[0]) == []

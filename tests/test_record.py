@@ -41,7 +41,9 @@ def test_record_captures_every_section(repo: Repo) -> None:
     assert record["status"]["exit_code"] == 0 and record["status"]["signal"] is None
     assert record["status"]["resources"]["max_rss_kib"] > 0
     head = repo.git("rev-parse", "HEAD").strip()
-    assert record["git"] == {"commit": head, "branch": "main", "dirty": False, "snapshot": None}
+    # The declared results are named as results (never code), the rest is the commit as it is.
+    assert record["git"] == {"commit": head, "branch": "main", "dirty": False, "snapshot": None,
+                             "excluded": ["metrics.json", "model.pkl"]}
     by_path = {e["path"]: e for e in record["inputs"]}
     assert by_path["train.py"] == {"path": "train.py", "type": "file", "size": 18,
                                    "digest": sha256(b"print('training')\n")}

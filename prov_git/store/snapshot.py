@@ -153,8 +153,11 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
     git: dict[str, object] = {"commit": head, "branch": branch, "dirty": dirty, "snapshot": snapshot}
     if held:
         git["untracked"] = [escape_name(p) for p in held]  # a name git holds need not be UTF-8
-    if kept_out:
-        git["excluded"] = [escape_name(p) for p in kept_out]
+    # Every declared result, not only those that differ from HEAD now: a metrics file committed
+    # between two runs is named by neither run otherwise, and a diff would call it code.
+    excluded = sorted(set(kept_out) | set(results))
+    if excluded:
+        git["excluded"] = [escape_name(p) for p in excluded]
     return Snapshot(git, tree if (dirty or head_tree is not None) else None, omitted, warnings)
 
 
