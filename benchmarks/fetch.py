@@ -28,6 +28,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import harness
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
@@ -128,13 +130,8 @@ def main() -> None:
     rounds = int(args[1]) if len(args) > 1 else 3
     with tempfile.TemporaryDirectory(prefix="prov-fetch-bench-") as tmp:
         base = Path(tmp)
-        home = base / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
-                                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
-                                         "[gc]\n\tauto = 0\n")
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"))
+        env.update(harness.git_home(base))
         os.environ.update(env)
         start = time.perf_counter()
         remote = build_remote(base, count)

@@ -35,6 +35,17 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def git_home(base: Path) -> dict[str, str]:
+    """A throw-away HOME whose git config a benchmark controls (identity, file:// remotes, no
+    automatic gc); returns the variables that make git read only it."""
+    home = base / "home"
+    home.mkdir(exist_ok=True)
+    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
+                                     "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+                                     "[gc]\n\tauto = 0\n")
+    return {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig")}
+
+
 def precompile() -> None:
     # An installed wheel ships compiled bytecode; an editable checkout with PYTHONDONTWRITEBYTECODE=1
     # would recompile every module on every start (~25 ms), which no user pays.

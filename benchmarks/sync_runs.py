@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import cast
 
+import harness
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PROV = str(Path(sys.executable).parent / "git-prov")
@@ -87,12 +89,7 @@ def main() -> None:
     shared = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     with tempfile.TemporaryDirectory(prefix="prov-sync-bench-") as tmp:
         base = Path(tmp)
-        home = base / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
-                                         "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
-                                         "[gc]\n\tauto = 0\n")
-        os.environ.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"))
+        os.environ.update(harness.git_home(base))
         git(base, "init", "-q", "--bare", "remote.git")
         url = (base / "remote.git").as_uri()
         seed = base / "seed"
