@@ -58,6 +58,11 @@ class StoreError(ProvError):
     """refs/prov/runs could not be updated (lock held, too many concurrent writers)."""
 
 
+class SnapshotRace(StoreError):
+    """The work tree changed as it was snapshotted, or a concurrent prune deleted the snapshot before
+    it was held: another try may succeed (unlike a conflicted or unreadable index)."""
+
+
 class RunPending(StoreError):
     """The command ran; its record could not go into refs/prov/runs and waits under .git/prov/pending/
     for `git prov recover`."""

@@ -546,3 +546,29 @@ def test_a_sha256_repository_gets_a_plain_message(tmp_path: Path) -> None:
     assert result.code == 128 and one_line(result.err), result.err
     assert "SHA-256 repository" in result.err and "unknown object format" not in result.err
     assert not (path / "ran").exists()
+
+
+def test_a_refusal_no_retry_can_fix_is_given_after_one_snapshot(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before SnapshotRace, every StoreError of the snapshot was retried: a conflicted index was
+    # snapshotted five times (five work-tree scans) before the same one-line refusal.
+    from prov_git import api
+    from prov_git.app import record as recording
+    from prov_git.errors import StoreError
+
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("train.py", "print('other')\n")
+    repo.commit_all("other")
+    repo.git("checkout", "-q", "main")
+    repo.write("train.py", "print('main')\n")
+    repo.commit_all("main")
+    repo.git("merge", "-q", "other", check=False)
+    real, calls = recording.capture_git, []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recording, "capture_git", counted)
+    with pytest.raises(StoreError, match="merge conflicts"):
+        api.record(["touch", "ran"], cwd=repo.path)
+    assert len(calls) == 1 and not (repo.path / "ran").exists()

@@ -13,7 +13,7 @@ from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import check_file, collect_metrics, collect_params
-from prov_git.errors import InputError, ParamsError, RunPending, StoreError, UsageError
+from prov_git.errors import InputError, ParamsError, RunPending, SnapshotRace, StoreError, UsageError
 from prov_git.records import limits
 from prov_git.records.digest import make_hasher
 from prov_git.records.text import escape_name
@@ -181,10 +181,70 @@ class Ran:
         self.outputs = list(outputs)
 
 
+class _Before:
+    """What record_steps knows once every pre-run check passed: the run's sections so far."""
+
+    def __init__(self, workdir: Path, cwd: Path, algorithm: str, redact: Redactor,
+                 digester: hashcache.CachedDigester) -> None:
+        self.workdir, self.cwd, self.algorithm, self.redact, self.digester = (
+            workdir, cwd, algorithm, redact, digester)
+        self.hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
+        self.params: dict[str, Any] = {}
+        self.inputs: list[dict[str, Any]] = []
+        self.side: dict[str, bytes] = {}
+        self.output_paths: list[str] = []
+        self.output_globs: list[str] = []  # expanded after the run
+        self.git: dict[str, Any] = {}
+        self.warnings: list[str] = []  # the snapshot's
+        self.held: str | None = None
+        self.env: dict[str, Any] = {}
+        self.command: dict[str, Any] = {}
+        self.signed = False
+
+    def paths(self, given: Sequence[str]) -> list[str]:
+        return _paths(self.workdir, self.cwd, given)
+
+
 def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
                  notify: Callable[[str], None] | None = None) -> Generator[None, Ran, RecordResult]:
     """record_run in two halves: everything before the command, then (after `send(Ran(...))`)
     everything after it. The CLI runs the command in between; the Python API runs a `with` block."""
+    before = _prepare(repo, request, cwd, notify)
+    # The last thing before the command: what each output and metrics file is now, to tell what
+    # the run wrote from what an earlier run left (docs/format.md, `written`).
+    matched_before = before.paths(files.expand_globs(before.cwd, before.output_globs, must_match=False))
+    watched = _Watch(before.workdir, before.output_paths + matched_before,
+                     [before.cwd / m for m in request.metrics_files]) if request.execute else None
+    try:
+        ran = yield
+    except BaseException:  # the command could not be started: nothing to keep
+        runs.release(repo, before.held)
+        raise
+    # From here on the command has run: a problem with an output or a metrics file is a warning,
+    # never a reason to lose the record of the run.
+    warnings: list[str] = before.digester.warnings  # files that changed while hashed, inputs included
+    warnings += before.warnings
+    params = (before.redact.tree(_merged(before.params, ran.params), found=before.hidden)
+              if ran.params else before.params)
+    outputs = _outputs_after(before, ran, watched, warnings)
+    metrics = _metrics_after(before, request.metrics_files, ran, watched, warnings)
+    replay = request.replay
+    record = rec.assemble(
+        name=before.redact.value(_text(request.name)) if request.name else request.name,
+        command=before.command, status=ran.status, git=before.git, inputs=before.inputs, outputs=outputs,
+        params=params, metrics=metrics, env=before.env, hash_algorithm=before.algorithm,
+        extra={"rerun_of": replay.rerun_of} if replay else None,
+    )
+    with sign.session(before.signed) as unsigned:
+        store_record(repo, record, before.side, notify, before.held)
+    warnings += unsigned
+    return RecordResult(record=record, exit_status=process.exit_status(ran.status), warnings=warnings,
+                        stats=before.digester.stats.line())
+
+
+def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
+             notify: Callable[[str], None] | None) -> _Before:
+    """Every check that can fail, and every section known, before the command runs."""
     replay = request.replay
     workdir = replay.workdir if replay else repo.require_workdir()
     if request.execute and not request.argv:
@@ -197,9 +257,8 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     make_hasher(algorithm)
     input_paths = _paths(workdir, cwd, files.expand_globs(cwd, request.inputs, must_match=True))
     output_paths = _paths(workdir, cwd, [p for p in request.outputs if not files.is_glob(p)])
-    output_globs = [p for p in request.outputs if files.is_glob(p)]  # expanded after the run
     redact = redactor(repo)
-    hidden: list[str] = []  # params and metrics redacted: the user is told, the values are gone
+    hidden: list[str] = []
     params = replay.params if replay else redact.tree(_merged(collect_params(
         request.params, [(p, cwd / p) for p in request.params_files]
     ), request.params_value), found=hidden)
@@ -207,53 +266,42 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         check_file(cwd / shown, shown=shown, kind="metrics")
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
-    digester = hashcache.digester_for(repo.state_dir, algorithm, cached)
-    inputs, side = _describe_all(workdir, input_paths, algorithm, digester, must_exist=True)
-    digester.save()
+    b = _Before(workdir, cwd, algorithm, redact, hashcache.digester_for(repo.state_dir, algorithm, cached))
+    b.hidden, b.params = hidden, params
+    b.output_paths = output_paths
+    b.output_globs = [p for p in request.outputs if files.is_glob(p)]
+    b.inputs, b.side = _describe_all(workdir, input_paths, algorithm, b.digester, must_exist=True)
+    b.digester.save()
     # The rest of the record (env, outputs) is not known yet: 64 KiB of room stands in for it.
-    check_limits({runs.RUN_FILE: rec.encode({"inputs": inputs, "params": params}) + bytes(64 << 10), **side},
-                 before=True)
+    check_limits({runs.RUN_FILE: rec.encode({"inputs": b.inputs, "params": b.params}) + bytes(64 << 10),
+                  **b.side}, before=True)
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)
-    signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
+    b.signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
     runs.make_durable()  # from the snapshot on, every object the run will pin
-    results = output_paths + _paths(workdir, cwd, request.metrics_files)
-    declared = input_paths + _paths(workdir, cwd, request.params_files)
-    git, snap_warnings, held = _held_snapshot(repo, replay, results, declared, algorithm, digester)
+    results = b.output_paths + b.paths(request.metrics_files)
+    declared = input_paths + b.paths(request.params_files)
+    git, b.warnings, b.held = _held_snapshot(repo, replay, results, declared, algorithm, b.digester)
     branch = git.get("branch")
-    if isinstance(branch, str):
-        git = {**git, "branch": _text(branch)}
-    env = capture_env(repo, redact)
+    b.git = {**git, "branch": _text(branch)} if isinstance(branch, str) else git
+    b.env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
-    command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
-               "executed": request.execute}
+    b.command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
+                 "executed": request.execute}
+    return b
 
-    # The last thing before the command: what each output and metrics file is now, to tell what
-    # the run wrote from what an earlier run left (docs/format.md, `written`).
-    matched_before = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
-    watched = _Watch(workdir, output_paths + matched_before,
-                     [cwd / m for m in request.metrics_files]) if request.execute else None
-    try:
-        ran = yield
-    except BaseException:  # the command could not be started: nothing to keep
-        runs.release(repo, held)
-        raise
-    status = ran.status
-    params = redact.tree(_merged(params, ran.params), found=hidden) if ran.params else params
-    globbed = _paths(workdir, cwd, files.expand_globs(cwd, output_globs, must_match=False))
+
+def _outputs_after(b: _Before, ran: Ran, watched: _Watch | None, warnings: list[str]) -> list[dict[str, Any]]:
+    """The outputs as the command left them, each with whether this run wrote it."""
+    globbed = b.paths(files.expand_globs(b.cwd, b.output_globs, must_match=False))
     if watched:
         watched.absent_before(globbed)  # a match that is new since the command started
-    output_paths += [p for p in [*globbed, *_paths(workdir, cwd, ran.outputs)] if p not in output_paths]
-
-    # From here on the command has run: a problem with an output or a metrics file is a warning,
-    # never a reason to lose the record of the run.
-    warnings: list[str] = digester.warnings  # files that changed while hashed, inputs included
-    warnings += snap_warnings
-    outputs, out_side = _describe_all(workdir, output_paths, algorithm, digester, must_exist=False,
+    output_paths = b.output_paths + [p for p in [*globbed, *b.paths(ran.outputs)] if p not in b.output_paths]
+    outputs, out_side = _describe_all(b.workdir, output_paths, b.algorithm, b.digester, must_exist=False,
                                       warnings=warnings)
-    digester.save()
-    side.update(out_side)
+    b.digester.save()
+    b.side.update(out_side)
     for entry in outputs:
         entry["written"] = watched.written(entry["path"]) if watched else None
         if entry["type"] == "missing":
@@ -261,7 +309,13 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         elif entry["written"] is False:
             warnings.append(f"output {entry['path']} was not written by this run (unchanged since before "
                             "the command); recorded as not written")
-    metrics_files = [(m, cwd / m) for m in request.metrics_files]
+    return outputs
+
+
+def _metrics_after(b: _Before, shown_files: Sequence[str], ran: Ran, watched: _Watch | None,
+                   warnings: list[str]) -> dict[str, Any]:
+    """The metrics files this run wrote (one it left as it was would be an earlier run's), redacted."""
+    metrics_files = [(m, b.cwd / m) for m in shown_files]
     if watched:
         for shown, path in metrics_files:
             if watched.stale(path):
@@ -270,24 +324,16 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         metrics_files = [(shown, path) for shown, path in metrics_files if not watched.stale(path)]
     hidden_metrics: list[str] = []
     try:
-        metrics = redact.tree(collect_metrics(metrics_files), metrics=True, found=hidden_metrics)
+        metrics: dict[str, Any] = b.redact.tree(collect_metrics(metrics_files), metrics=True,
+                                                found=hidden_metrics)
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
         metrics = {}
     if ran.metrics:
-        metrics = redact.tree(_merged(metrics, ran.metrics), metrics=True, found=hidden_metrics)
-    if hidden or hidden_metrics:
-        warnings.append(_redacted_line(hidden, hidden_metrics))
-    record = rec.assemble(
-        name=redact.value(_text(request.name)) if request.name else request.name, command=command,
-        status=status, git=git, inputs=inputs, outputs=outputs, params=params, metrics=metrics, env=env,
-        hash_algorithm=algorithm, extra={"rerun_of": replay.rerun_of} if replay else None,
-    )
-    with sign.session(signed) as unsigned:
-        store_record(repo, record, side, notify, held)
-    warnings += unsigned
-    return RecordResult(record=record, exit_status=process.exit_status(status), warnings=warnings,
-                        stats=digester.stats.line())
+        metrics = b.redact.tree(_merged(metrics, ran.metrics), metrics=True, found=hidden_metrics)
+    if b.hidden or hidden_metrics:
+        warnings.append(_redacted_line(b.hidden, hidden_metrics))
+    return metrics
 
 
 def _redacted_line(params: list[str], metrics: list[str]) -> str:
@@ -336,7 +382,7 @@ def _held_snapshot(repo: Repo, replay: Replay | None, results: Sequence[str], de
         try:
             git, warnings, _ = capture_git(repo, results, declared, algorithm, digester)
             return git, warnings, runs.hold(repo, str(git["snapshot"]) if git["snapshot"] else None)
-        except StoreError:  # a file changed as it was read, a concurrent gc: another try
+        except SnapshotRace:  # a file changed as it was read, a concurrent gc: another try
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover

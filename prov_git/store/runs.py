@@ -21,7 +21,7 @@ from datetime import datetime
 
 import pygit2
 
-from prov_git.errors import RunNotFound, StoreError
+from prov_git.errors import RunNotFound, SnapshotRace, StoreError
 from prov_git.store import sign
 from prov_git.store.repo import Repo
 
@@ -475,7 +475,7 @@ def hold(repo: Repo, oid: str | None) -> str | None:
         _keep(repo, _raw_objects(repo, pygit2.Oid(hex=oid)))
     except (pygit2.GitError, OSError, ValueError, KeyError):
         release(repo, name)
-        raise StoreError("a concurrent `git gc --prune=now` deleted the snapshot of the work tree "
+        raise SnapshotRace("a concurrent `git gc --prune=now` deleted the snapshot of the work tree "
                          "before it could be held; the command was not run: retry") from None
     return name
 

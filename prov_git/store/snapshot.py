@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import pygit2
 
-from prov_git.errors import StoreError
+from prov_git.errors import SnapshotRace, StoreError
 from prov_git.records.text import escape_name
 from prov_git.store.repo import Repo
 
@@ -142,7 +142,7 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
             finally:
                 index.read(force=True)  # drop the in-memory edits: .git/index is never written
     except (pygit2.GitError, OSError) as exc:  # a file changing or vanishing as it is read
-        raise StoreError(f"cannot snapshot the dirty work tree ({exc}); the command was not run: "
+        raise SnapshotRace(f"cannot snapshot the dirty work tree ({exc}); the command was not run: "
                          "retry") from None
     base = str(head_tree.id) if head_tree is not None else _EMPTY_TREE
     # Dirty means the code differs from HEAD: judged on the trees, so a file whose stat data changed
