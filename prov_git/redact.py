@@ -280,9 +280,28 @@ class _Patterns:
                           re.IGNORECASE)
 
 
+    @functools.cached_property
+    def secret_file(self) -> re.Pattern[str]:
+        return re.compile("|".join(fnmatch.translate(p) for p in rules.SECRET_FILE_NAMES), re.IGNORECASE)
+
+    @functools.cached_property
+    def secret_content(self) -> re.Pattern[str]:
+        return re.compile("|".join(rules.KEY_SHAPES))
+
+
 @functools.lru_cache(maxsize=1)
 def _rx() -> _Patterns:
     return _Patterns()
+
+
+def secret_file(name: str, content: bytes | None) -> str | None:
+    """Why a file (its own name, and its contents when read) looks like it holds credentials, or None.
+    Used on untracked files before they go into a snapshot: what enters git is pushed for good."""
+    if _rx().secret_file.match(name):
+        return "its name"
+    if content is not None and _rx().secret_content.search(content.decode("latin-1")):
+        return "a key or token in it"
+    return None
 
 
 # Names that are secret only in a NAME=VALUE pair: URL signatures (Azure SAS, AWS presigned).

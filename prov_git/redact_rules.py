@@ -14,7 +14,7 @@ sources) in one place. Sources:
 from __future__ import annotations
 
 # A value matching any of these is a credential wherever it appears: the whole string is marked.
-TOKEN_SHAPES = (
+KEY_SHAPES = (
     r"gh[pousr]_[A-Za-z0-9]{36,}",  # github-pat, github-oauth, github-app-token, github-refresh-token
     r"github_pat_[A-Za-z0-9_]{22,}",  # github-fine-grained-pat
     r"gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|agent|oas)-[A-Za-z0-9_-]{20,}",  # gitlab-pat, gitlab-ptt, ...
@@ -63,6 +63,10 @@ TOKEN_SHAPES = (
     r"pplx-[A-Za-z0-9]{48}",  # perplexity-api-key
     r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}",  # dynatrace-api-token
     r"sha256~[\w-]{43}",  # openshift-user-token
+)
+# Credentials in HTTP headers: shapes of text, not of a key (code building a header matches too),
+# so they mark values but do not make a file look secret.
+HEADER_SHAPES = (
     r"(?i:(?<![\w-])(?:proxy-)?authorization[\"']?\s*[:=]\s*\S)",  # an HTTP Authorization header
     r"(?i:\bauthorization\s+(?:basic|bearer|token|digest)\s+\S)",  # the same without the colon
     r"(?i:\bbearer\s+)(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}",  # curl-auth-header
@@ -70,6 +74,7 @@ TOKEN_SHAPES = (
     r"(?i:\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}",
     r"(?i:\btoken\s+[0-9a-f]{40}\b)",  # a 40-hex GitHub token in `Authorization: token <hex>` style
 )
+TOKEN_SHAPES = KEY_SHAPES + HEADER_SHAPES
 
 # Shells whose `-c SCRIPT` argument is itself a command line: the argv rules apply inside it.
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox"})
@@ -106,3 +111,16 @@ CURL = frozenset({"curl", "curl.exe", "wget"})
 CURL_USER = frozenset({"u", "user", "U", "proxy-user", "http-user", "ftp-user"})
 # Every program named above: a word that names one starts reading its flags (`env X=1 mysql -pY`).
 PROGRAMS = frozenset(SECRET_SHORT_FLAGS) | SAMBA | CURL | SHELLS
+
+# Untracked files git prov would put into a run's snapshot but keeps out (named by size and digest
+# instead): names that by convention hold credentials (fnmatch on the file's own name, any case;
+# the sources are GitHub's gitignore templates and ssh(1)/netrc(5)/pgpass/npmrc/pypirc docs) ...
+SECRET_FILE_NAMES = (
+    ".env", ".env.*", "*.env", ".envrc", ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc",
+    ".git-credentials", ".htpasswd", ".dockercfg", "credentials", "credentials.*", "*credentials*.json",
+    "secret", "secret.*", "secrets", "secrets.*", "*.secret", "*.secrets",
+    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
+    "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "*.ppk", "*.gpg", "*.asc",
+    "*.tfvars", "*.tfstate", "service-account*.json", "client_secret*.json", "kubeconfig",
+)
+# ... and files whose contents match one of KEY_SHAPES (private key blocks included).

@@ -355,3 +355,47 @@ def test_diff_worktree_never_reads_through_a_symlinked_folder_out_of_the_tree(re
     assert digest not in done.out and digest[:10] not in done.out
     text = repo.prov("diff", "--worktree", "@", "--no-color")
     assert digest[:10] not in text.out and "data/shadow not read" in text.err
+
+
+def _all_objects(repo: Repo) -> bytes:
+    return subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo.path,
+                          capture_output=True, check=True).stdout
+
+
+def test_untracked_files_that_hold_secrets_are_named_by_digest_not_stored(repo: Repo) -> None:
+    # Untracked code goes into the run's snapshot (evidence rules), and a pushed snapshot is
+    # forever: before this, an untracked .env or a helper with a pasted token went into git.
+    token = "ghp_" + "Ab3" * 12
+    repo.write(".env", "DB_PASSWORD=hunter2-correct-horse\n")
+    repo.write("deploy_key.pem", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n")
+    repo.write("helper.py", f"TOKEN = '{token}'\n")
+    repo.write("plain.py", "X = 1\n")
+    result = repo.prov("record", "--", "true")
+    assert result.code == 0, result.err
+    assert ".env" in result.err and "helper.py" in result.err and "secret" in result.err, result.err
+    run = repo.newest()
+    assert run["git"]["dirty"] is True and run["git"]["untracked"] == ["plain.py"]
+    named = {e["path"]: e for e in run["git"]["untracked_omitted"]}
+    assert sorted(named) == [".env", "deploy_key.pem", "helper.py"]
+    assert all(e["digest"].startswith("sha256:") for e in named.values())
+    stored = _all_objects(repo)
+    for secret in (b"hunter2-correct-horse", b"b3BlbnNzaC1rZXktdjEAAAAA", token.encode()):
+        assert secret not in stored
+    # Still evidence: a change to one of them shows in the diff's code section, by digest.
+    repo.write(".env", "DB_PASSWORD=another-one-entirely\n")
+    repo.record("--", "true")
+    result = repo.prov("diff", "--json")
+    assert result.code == 0, result.err
+    code = [(f["path"], f["status"]) for f in result.json()["sections"]["code"]["files"]]
+    assert code == [(".env", "modified")], code
+    assert b"another-one-entirely" not in _all_objects(repo)
+
+
+def test_a_secret_file_the_user_stages_is_recorded_as_code(repo: Repo) -> None:
+    # `git add` is the user saying "this is code": git prov does not second-guess the index.
+    repo.write("settings.env", "MODE=fast\n")
+    repo.write(".env", "MODE=fast\n")
+    repo.git("add", ".env")
+    run = repo.record("--", "true")
+    assert [e["path"] for e in run["git"]["untracked_omitted"]] == ["settings.env"]
+    assert b"MODE=fast" in _all_objects(repo)  # .env, staged, is in the snapshot

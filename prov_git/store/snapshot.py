@@ -19,6 +19,7 @@ import pygit2
 
 from prov_git.errors import SnapshotRace, StoreError
 from prov_git.records.text import escape_name
+from prov_git.redact import secret_file
 from prov_git.store.repo import Repo
 
 # Defaults of prov.snapshot.*: a script or a config file fits easily; a data set does not.
@@ -217,33 +218,59 @@ def _git_status(workdir: os.PathLike[str] | str) -> tuple[list[str], list[str], 
 
 def _within_bounds(workdir: os.PathLike[str] | str, untracked: list[str], limits: Bounds
                    ) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+    """The untracked files the snapshot stores; those it names by size and digest instead (past a
+    bound, or looking like they hold credentials); and a warning for each kind."""
     held: list[str] = []
     omitted: list[tuple[str, int]] = []
+    secret: list[tuple[str, str]] = []
     total = 0
     for path in untracked:
+        full = os.path.join(workdir, path)
         try:
-            st = os.lstat(os.path.join(workdir, path))
+            st = os.lstat(full)
         except OSError:  # gone since status ran
             continue
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
             continue
         size = st.st_size
         if size <= limits.max_file_size and len(held) < limits.max_files and total + size <= limits.max_total:
+            why = _secret(full, path, st)
+            if why is not None:  # what enters git is pushed for good: it is named, not stored
+                secret.append((path, why))
+                omitted.append((path, size))
+                continue
             held.append(path)
             total += size
         else:
             omitted.append((path, size))
     warnings = []
-    if omitted:
-        named, unnamed = omitted[:MAX_NAMED], omitted[MAX_NAMED:]
-        shown = ", ".join(f"{p} ({s} bytes)" for p, s in named[:5]) + (", ..." if len(named) > 5 else "")
-        warnings.append(f"{len(omitted)} untracked file(s) beyond prov.snapshot.maxFileSize/maxFiles/maxTotal "
+    if secret:
+        shown = ", ".join(f"{p} ({why})" for p, why in secret[:5]) + (", ..." if len(secret) > 5 else "")
+        warnings.append(f"{len(secret)} untracked file(s) look like they hold secrets and are named by size "
+                        f"and digest, not stored: {shown}; `git add` one to record it as code")
+    if len(omitted) > len(secret):
+        named_secret = {p for p, _ in secret}
+        beyond = [o for o in omitted if o[0] not in named_secret]
+        shown = ", ".join(f"{p} ({s} bytes)" for p, s in beyond[:5]) + (", ..." if len(beyond) > 5 else "")
+        warnings.append(f"{len(beyond)} untracked file(s) beyond prov.snapshot.maxFileSize/maxFiles/maxTotal "
                         f"are named by size and digest, not stored: {shown}")
-        if unnamed:
-            warnings.append(f"{len(unnamed)} more untracked file(s) are neither stored nor named; "
-                            "add them to .gitignore or commit them")
-        omitted = named
+    if len(omitted) > MAX_NAMED:
+        warnings.append(f"{len(omitted) - MAX_NAMED} more untracked file(s) are neither stored nor named; "
+                        "add them to .gitignore or commit them")
+        omitted = omitted[:MAX_NAMED]
     return held, omitted, warnings
+
+
+def _secret(full: str, path: str, st: os.stat_result) -> str | None:
+    """Why an untracked file looks like it holds credentials (its name, or a key or token in it)."""
+    content = None
+    if stat.S_ISREG(st.st_mode):
+        try:
+            with open(full, "rb") as f:
+                content = f.read(st.st_size + 1)
+        except OSError:  # unreadable: the snapshot's own read reports it
+            content = None
+    return secret_file(path.rsplit("/", 1)[-1], content)
 
 
 def _filtered(repo: Repo, paths: list[str]) -> set[str]:
