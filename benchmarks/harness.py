@@ -46,6 +46,29 @@ def git_home(base: Path) -> dict[str, str]:
     return {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig")}
 
 
+def prov_at(rev: str | None = None) -> list[str]:
+    """The argv that runs git prov of a revision (None: this checkout), for a same-run comparison.
+
+    The revision's prov_git and schemas are exported with `git archive` once (cached by commit under
+    the temp folder) and run by this venv's interpreter with PYTHONPATH first, so that only the code
+    differs between the two sides, never the packages or the interpreter. This checkout runs the same
+    way (`env PYTHONPATH=... python -m prov_git`), so both pay the same start-up."""
+    src = ROOT
+    if rev is not None:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", rev], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        src = Path(tempfile.gettempdir()) / f"prov-bench-src-{sha}"
+        if not (src / "prov_git" / "__init__.py").exists():
+            archive = subprocess.run(["git", "archive", sha, "prov_git", "schemas"], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+            part = src.with_name(src.name + f".{os.getpid()}")
+            part.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["tar", "-x", "-C", str(part)], input=archive, check=True)
+            compileall.compile_dir(str(part / "prov_git"), quiet=1)
+            os.replace(part, src)
+    return ["env", f"PYTHONPATH={src}", PYTHON, "-m", "prov_git"]
+
+
 def precompile() -> None:
     # An installed wheel ships compiled bytecode; an editable checkout with PYTHONDONTWRITEBYTECODE=1
     # would recompile every module on every start (~25 ms), which no user pays.

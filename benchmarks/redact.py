@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/redact.py [--base REV] [--rounds N]
 
-The base revision (default main) is exported with `git archive` to a temporary folder and run with
-the same interpreter and packages (PYTHONPATH puts it first), in the same repository, under a
+The base revision (default main) runs through `harness.prov_at` (its code exported with `git
+archive`, run by the same interpreter and packages), in the same repository, under a
 realistic environment of ~60 variables (a CI job's: tokens, URLs, flags), so the figure is the
 cost of the redaction rules and nothing else. Issue 12's target: within 5% (ratio <= 1.05).
 """
@@ -11,9 +11,6 @@ cost of the redaction rules and nothing else. Issue 12's target: within 5% (rati
 from __future__ import annotations
 
 import argparse
-import compileall
-import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -29,18 +26,6 @@ CI_ENV = {
 }
 
 
-def export(rev: str, into: Path) -> Path:
-    archive = subprocess.run(["git", "archive", rev, "prov_git", "schemas"], cwd=harness.ROOT, check=True,
-                             capture_output=True).stdout
-    into.mkdir(parents=True, exist_ok=True)
-    tar = into / "base.tar"
-    tar.write_bytes(archive)
-    with tarfile.open(tar) as t:
-        t.extractall(into, filter="data")
-    compileall.compile_dir(str(into / "prov_git"), quiet=1)
-    return into
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", default="main")
@@ -48,14 +33,12 @@ def main() -> None:
     opts = parser.parse_args()
     harness.precompile()
     with tempfile.TemporaryDirectory() as tmp:
-        base = export(opts.base, Path(tmp) / "base")
         repo = harness.make_repo(Path(tmp) / "repo")
-        record = [harness.PYTHON, "-m", "prov_git", "record", "-q", "--", "true"]
-        env_here = harness.bench_env(**CI_ENV, PYTHONPATH=str(harness.ROOT))
-        env_base = harness.bench_env(**CI_ENV, PYTHONPATH=str(base))
+        env = harness.bench_env(**CI_ENV)
         # harness.alternate takes one env; each case runs through env(1) so both share one table.
-        cases: dict[str, harness.Case] = {name: ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *record]
-                 for name, env in (("base", env_base), ("this", env_here))}
+        cases: dict[str, harness.Case] = {
+            name: ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *prov, "record", "-q", "--", "true"]
+            for name, prov in (("base", harness.prov_at(opts.base)), ("this", harness.prov_at()))}
         times = harness.alternate(cases, rounds=opts.rounds, cwd=str(repo))
         print(harness.machine())
         harness.report(f"record -- true, this checkout vs {opts.base} (same run, {opts.rounds} rounds)",

@@ -130,7 +130,7 @@ def capture(repo: Repo, results: Sequence[str] = (), declared: Sequence[str] = (
     changed = [p for p in changed if not skip_results(p)]
     deleted = [p for p in deleted if not skip_results(p)]
     untracked = [p for p in untracked if not skip_results(p) and not skip_declared(p)]
-    held, omitted, warnings = _within_bounds(workdir, sorted(untracked), limits)
+    held, omitted, warnings = _within_bounds(workdir, sorted(untracked), limits, repo.git.odb)
     reset = [p for p in staged if skip_results(p)]  # a staged result: HEAD's version is the code
     head_obj = repo.git.get(head) if head else None
     head_tree = head_obj.peel(pygit2.Tree) if head_obj is not None else None
@@ -216,8 +216,8 @@ def _git_status(workdir: os.PathLike[str] | str) -> tuple[list[str], list[str], 
     return changed, deleted, untracked, staged
 
 
-def _within_bounds(workdir: os.PathLike[str] | str, untracked: list[str], limits: Bounds
-                   ) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+def _within_bounds(workdir: os.PathLike[str] | str, untracked: list[str], limits: Bounds,
+                   odb: pygit2.Odb) -> tuple[list[str], list[tuple[str, int]], list[str]]:
     """The untracked files the snapshot stores; those it names by size and digest instead (past a
     bound, or looking like they hold credentials); and a warning for each kind."""
     held: list[str] = []
@@ -234,7 +234,7 @@ def _within_bounds(workdir: os.PathLike[str] | str, untracked: list[str], limits
             continue
         size = st.st_size
         if size <= limits.max_file_size and len(held) < limits.max_files and total + size <= limits.max_total:
-            why = _secret(full, path, st)
+            why = _secret(full, path, st, odb)
             if why is not None:  # what enters git is pushed for good: it is named, not stored
                 secret.append((path, why))
                 omitted.append((path, size))
@@ -261,14 +261,17 @@ def _within_bounds(workdir: os.PathLike[str] | str, untracked: list[str], limits
     return held, omitted, warnings
 
 
-def _secret(full: str, path: str, st: os.stat_result) -> str | None:
-    """Why an untracked file looks like it holds credentials (its name, or a key or token in it)."""
+def _secret(full: str, path: str, st: os.stat_result, odb: pygit2.Odb) -> str | None:
+    """Why an untracked file looks like it holds credentials (its name, or a key or token in it).
+    Contents git already holds are not scanned again (~6 MB/s): storing them adds nothing new."""
     content = None
     if stat.S_ISREG(st.st_mode):
         try:
             with open(full, "rb") as f:
                 content = f.read(st.st_size + 1)
         except OSError:  # unreadable: the snapshot's own read reports it
+            content = None
+        if content is not None and pygit2.hash(content) in odb:
             content = None
     return secret_file(path.rsplit("/", 1)[-1], content)
 
