@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--keep", metavar="DIR")
     parser.add_argument("--builds", type=int, default=1, help="first builds to time (each reads every run)")
+    parser.add_argument("--build-only", action="store_true", help="build the stores (into --keep) and stop")
     args = parser.parse_args()
     harness.precompile()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="prov-bench-query-"))
@@ -114,6 +115,8 @@ def main() -> None:
             t0 = time.perf_counter()
             build(repo, count)
             print(f"built {count} runs in {time.perf_counter() - t0:.1f} s")
+    if args.build_only:
+        return
     builds = [first_build(large) for _ in range(args.builds)]
     cases: dict[str, harness.Case] = {}
     for label, repo in (("small", small), ("large", large)):
