@@ -6,10 +6,15 @@ Invariants:
   lookups) and reads only the run folders that appeared, vanished or changed. A record, a merge, a
   fetch, a rewind or plain git changing the ref therefore never leaves a wrong answer, and a query
   right after one new record reads one run. `record` itself never touches the index.
-- A missing, corrupt or older-layout file is rebuilt from the tree (one pass over it).
-- Rows: runs (id, start/end, name, folder tree), fields (every node of the record but env, flattened
-  to dotted keys as in EXPR, typed), env_fields (the env section, stored once per distinct env),
-  files (digest, path, role, run; files inside directory manifests included) and forgotten.
+- A missing, corrupt or older-layout file is rebuilt from the tree (one pass over it). A big build
+  (PARALLEL runs or more) streams the folders through one `git cat-file --batch`, parses them in a
+  forked child and writes the rows here, in one transaction: a crash leaves no rows and no tip, and
+  a child that dies is replaced by parsing here. Both ways give the same rows as refreshing one run
+  at a time (test_fast_build_and_one_run_at_a_time_give_the_same_index).
+- Rows: runs (id, start/end, name, folder tree, the range lo..hi of its field ids), fields (every
+  node of the record but env, flattened to dotted keys as in EXPR, typed), env_fields (the env
+  section, stored once per distinct env), files (digest, path, role, run; files inside directory
+  manifests included) and forgotten.
 - Concurrent refreshes take SQLite's write lock (BEGIN IMMEDIATE) and re-check the tip inside it;
   a new file is built empty beside the old one and renamed into place.
 """
