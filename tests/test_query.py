@@ -255,6 +255,39 @@ def test_first_n_by_a_sort_key_is_the_head_of_the_full_sort(repo: Repo) -> None:
                 assert head == everything[:limit], (spec, where, limit)
 
 
+def test_an_or_stays_inside_the_where(sweep: tuple[Repo, list[str]]) -> None:
+    """`a or b` with --name, --since or a forgotten run: the other filters still apply to both sides."""
+    repo, made = sweep
+    assert ids(repo.prov("log", "--json", "--where", "params.lr = 0.3 or params.epochs = 5", "--name", "base*")) == \
+        [made[4]]
+    late = repo.prov("log", "--json", "--where", "params.lr = 0.3 or params.opt = adam", "--since", "2999-01-01")
+    assert ids(late) == []
+    assert repo.prov("forget", made[3], "--reason", "test").code == 0
+    assert made[3] not in ids(repo.prov("log", "--json", "--where", "params.lr = 0.3 or params.opt = adam"))
+
+
+def test_newest_n_matching_are_the_head_of_the_full_answer(sweep: tuple[Repo, list[str]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """log -n N --where first probes the newest WINDOW runs one by one; found N there or not, the
+    answer is the head of the full one (forgotten runs, --since and --name included)."""
+    from prov_git.store import index
+    from prov_git.store.repo import open_repo
+
+    repo, made = sweep
+    assert repo.prov("forget", made[2], "--reason", "test").code == 0
+    store = open_repo(repo.path)
+    extras: list[dict[str, Any]] = [{}, {"forgotten": True}, {"name": "sw*", "since": 0.0}]
+    for window in (1, 2, 3, 100):
+        monkeypatch.setattr(index, "WINDOW", window)
+        for expr in [*EXPRS, "not params.lr = 0.3 or env.platform exists", "not (params exists and env exists)"]:
+            for extra in extras:
+                sel = index.Selection(where=q.parse(expr), **extra)
+                everything = index.select(store, sel)
+                for limit in range(len(everything) + 2):
+                    head = index.select(store, index.Selection(where=sel.where, limit=limit, **extra))
+                    assert head == everything[:limit], (window, expr, extra, limit)
+
+
 def test_record_does_no_index_work(repo: Repo) -> None:
     rec(repo, "lr=1")
     assert not _index(repo).exists()
