@@ -151,6 +151,7 @@ def main() -> None:
             print(f"built {count} runs in {time.perf_counter() - t0:.1f} s")
     if args.build_only:
         return
+    before = harness.machine()
     builds = [first_build(large) for _ in range(args.builds)]
     cases: dict[str, harness.Case] = {}
     for label, repo in (("small", small), ("large", large)):
@@ -164,7 +165,7 @@ def main() -> None:
     cases["warm query @ large"] = lambda: warm(large)
     cases["query after one record @ large"] = lambda: after_record(large)
     times = harness.alternate(cases, rounds=args.rounds, warmup=1, env=harness.bench_env())
-    print(f"machine: {harness.machine()}")
+    print(f"machine before: {before}")
     print(f"\n## Queries: {args.runs} runs against {args.small}\n")
     for took, cpu, load in builds:
         print(f"first index build at {args.runs} runs: {harness.fmt_s(took)} wall, {harness.fmt_s(cpu)} CPU "
