@@ -485,8 +485,16 @@ def _forked(batches: Iterator[_Batch]) -> Generator[_Batch, None, None]:
     import marshal
     import signal
 
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError as exc:
+        raise _Lost from exc
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of processes or memory: parse here
+        os.close(read_fd)
+        os.close(write_fd)
+        raise _Lost from exc
     if pid == 0:
         code = 1
         try:
