@@ -255,6 +255,39 @@ def test_first_n_by_a_sort_key_is_the_head_of_the_full_sort(repo: Repo) -> None:
                 assert head == everything[:limit], (spec, where, limit)
 
 
+def test_an_or_stays_inside_the_where(sweep: tuple[Repo, list[str]]) -> None:
+    """`a or b` with --name, --since or a forgotten run: the other filters still apply to both sides."""
+    repo, made = sweep
+    assert ids(repo.prov("log", "--json", "--where", "params.lr = 0.3 or params.epochs = 5", "--name", "base*")) == \
+        [made[4]]
+    late = repo.prov("log", "--json", "--where", "params.lr = 0.3 or params.opt = adam", "--since", "2999-01-01")
+    assert ids(late) == []
+    assert repo.prov("forget", made[3], "--reason", "test").code == 0
+    assert made[3] not in ids(repo.prov("log", "--json", "--where", "params.lr = 0.3 or params.opt = adam"))
+
+
+def test_newest_n_matching_are_the_head_of_the_full_answer(sweep: tuple[Repo, list[str]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """log -n N --where first probes the newest WINDOW runs one by one; found N there or not, the
+    answer is the head of the full one (forgotten runs, --since and --name included)."""
+    from prov_git.store import index
+    from prov_git.store.repo import open_repo
+
+    repo, made = sweep
+    assert repo.prov("forget", made[2], "--reason", "test").code == 0
+    store = open_repo(repo.path)
+    extras: list[dict[str, Any]] = [{}, {"forgotten": True}, {"name": "sw*", "since": 0.0}]
+    for window in (1, 2, 3, 100):
+        monkeypatch.setattr(index, "WINDOW", window)
+        for expr in [*EXPRS, "not params.lr = 0.3 or env.platform exists", "not (params exists and env exists)"]:
+            for extra in extras:
+                sel = index.Selection(where=q.parse(expr), **extra)
+                everything = index.select(store, sel)
+                for limit in range(len(everything) + 2):
+                    head = index.select(store, index.Selection(where=sel.where, limit=limit, **extra))
+                    assert head == everything[:limit], (window, expr, extra, limit)
+
+
 def test_record_does_no_index_work(repo: Repo) -> None:
     rec(repo, "lr=1")
     assert not _index(repo).exists()
@@ -275,3 +308,104 @@ def test_concurrent_records_and_queries_lose_nothing(repo: Repo) -> None:
     assert len(found) == 8
     values = [json.loads(x)["params"]["i"] for x in repo.prov("log", "--json", "--sort", "params.i").out.splitlines()]
     assert values == [-1, *range(8)]
+
+
+# ------------------------------------------------------------------------------ one index, however built
+
+
+VARIED: list[dict[str, Any]] = [
+    {"lr": 0.1, "epochs": 10, "opt": "adam", "flag": True, "none": None, "list": [1, "a"], "empty": {},
+     "axes.labelsize": 8, "odd`key": "x", "nested": {"deep": {"x": 1.5}}},
+    {"lr": 1, "epochs": "10", "flag": False, "nested": {"deep": {"x": "1.5"}}},
+    {"lr": 0.1, "epochs": 10, "opt": "adam", "flag": 1},  # 1, not true: a different row
+    {"lr": 1e300, "big": 2 ** 70, "neg": -0.0, "unicode": "\u00e9\u4e2d", "empty": []},
+    {},
+]
+
+
+def _contents_of(path: Path) -> dict[str, list[Any]]:
+    """Every row by natural keys (ids are numbered differently by each way of building)."""
+    conn = sqlite3.connect(path)
+    queries = {
+        "runs": "SELECT r.id, r.folder, r.started, r.started_at, r.ended_at, r.name, e.hash FROM runs r "
+                "LEFT JOIN envs e ON e.eid = r.env",
+        # a run's fields are exactly its range lo..hi
+        "fields": "SELECT r.id, k.key, f.t, f.num, f.txt FROM fields f JOIN runs r ON f.run = r.rid "
+                  "AND f.fid BETWEEN r.lo AND r.hi JOIN keys k ON k.kid = f.kid",
+        "all fields": "SELECT count(*) FROM fields",
+        "env_fields": "SELECT e.hash, k.key, f.t, f.num, f.txt FROM env_fields f JOIN envs e ON e.eid = f.env "
+                      "JOIN keys k ON k.kid = f.kid",
+        "files": "SELECT r.id, f.digest, f.path, f.role, f.inside FROM files f JOIN runs r ON r.rid = f.run",
+        "fans": "SELECT name, tree FROM fans", "meta": "SELECT key, value FROM meta",
+        "forgotten": "SELECT id, reason FROM forgotten",
+    }
+    try:
+        return {name: sorted(conn.execute(sql).fetchall(), key=repr) for name, sql in queries.items()}
+    finally:
+        conn.close()
+
+
+# Builds the index in a fresh process (one thread: the forked parser is allowed), through the bulk
+# cat-file reader and the forked parser in batches of 2 runs. With "die", the child dies after its
+# third run: the parent must parse everything itself.
+_FAST_BUILD = """
+import os, sys
+from prov_git.store import index
+from prov_git.store.repo import open_repo
+index.BULK = index.PARALLEL = 1
+index.BATCH = 2
+forked, parent, add = [], os.getpid(), index._Parser.add
+def counted(batches):
+    forked.append(1)
+    return original(batches)
+def dying(self, *args):
+    if os.getpid() != parent and self.rid >= 3:
+        os._exit(3)
+    add(self, *args)
+original, index._forked = index._forked, counted
+if sys.argv[2] == "die":
+    index._Parser.add = dying
+index.open_index(open_repo(sys.argv[1])).close()
+print(len(forked))
+"""
+
+
+def test_fast_build_and_one_run_at_a_time_give_the_same_index(repo: Repo) -> None:
+    """The first build (cat-file stream, forked parser, batches) and the incremental refresh after
+    every record hold the same rows, and so give the same answers; so does a build whose parser dies."""
+    import sys
+
+    from prov_git.store import index
+    from prov_git.store.repo import open_repo
+
+    repo.write("data/a.csv", "1\n")
+    repo.write("data/sub/b.csv", "2\n")
+    for n, params in enumerate(VARIED * 2):
+        repo.write("p.json", json.dumps(params))
+        repo.write("m.json", json.dumps({"acc": n / 10, "ok": n % 2 == 0}))
+        repo.write("data/a.csv", f"{n % 3}\n")
+        files = ["-i", "data"] if n % 2 else ["-o", "data"]
+        done = repo.prov("record", "-q", "--no-exec", "--name", f"run{n % 3}", "--params-file",
+                         "p.json", "-m", "m.json", *files, "--", "true")
+        assert done.code == 0, done.err
+        assert repo.prov("log", "-n", "1", "--where", "params exists").code == 0  # refreshed by one run
+    assert repo.prov("forget", "run1@", "--reason", "test").code == 0
+    assert repo.prov("log", "-n", "1", "--where", "params exists").code == 0
+    one_by_one = _contents_of(_index(repo))
+    assert len(one_by_one["runs"]) == 10 and one_by_one["all fields"] == [(len(one_by_one["fields"]),)]
+    exprs = ["params.lr = 1", "params.flag = true", "params.flag = 1", "params.epochs = '10'", "params.list exists",
+             "params.nested.deep.x >= 1", "params.`axes.labelsize` = 8", "params.`odd``key` = x", "params.empty exists",
+             "metrics.ok = true and not params.opt exists", "env.platform exists", "params.big > 1e20"]
+    store = open_repo(repo.path)
+    selections = [index.Selection(where=q.parse(e)) for e in exprs] + [
+        index.Selection(sort=(q.parse_sort("-params.lr"), q.parse_sort("metrics.acc"))),
+        index.Selection(sort=(q.parse_sort("params.epochs"),), limit=3)]
+    answers = [index.select(store, s) for s in selections]
+    assert [len(a) for a in answers[:3]] == [2, 2, 1]  # run1@ (flag 1) is forgotten
+    for mode, forks in (("live", "1"), ("die", "1")):
+        _index(repo).unlink()
+        built = subprocess.run([sys.executable, "-c", _FAST_BUILD, str(repo.path), mode], capture_output=True,
+                               text=True)
+        assert built.returncode == 0 and built.stdout.split() == [forks], built.stderr
+        assert _contents_of(_index(repo)) == one_by_one, mode
+        assert [index.select(store, s) for s in selections] == answers, mode
