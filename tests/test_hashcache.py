@@ -386,3 +386,29 @@ def test_concurrent_records_share_the_cache_safely(repo: Repo) -> None:
 
     digests = {json.loads(repo.blob(run_id))["inputs"][0]["digest"] for run_id in repo.run_ids()}
     assert digests == {repo.newest()["inputs"][0]["digest"]}
+
+
+def test_manifest_encoding_is_exactly_canonical_json() -> None:
+    """encode_manifest writes plain file entries by hand (a re-record's cost): byte for byte what
+    json.dumps(sort_keys, no spaces, UTF-8) writes, for any name, size and entry shape."""
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from prov_git.records.manifest import encode_manifest
+
+    names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+    plain = st.fixed_dictionaries({"path": names, "type": st.just("file"),
+                                   "size": st.integers(min_value=-1, max_value=1 << 70), "digest": names})
+    other = st.dictionaries(st.sampled_from(["path", "type", "size", "digest", "target"]),
+                            st.one_of(names, st.integers(), st.booleans(), st.none(), st.just("file")))
+
+    @settings(max_examples=300, deadline=None)
+    @given(names, st.lists(st.one_of(plain, other), max_size=6))
+    def check(rel: str, entries: list[dict[str, object]]) -> None:
+        body = {"path": rel, "files": entries}
+        expected = (json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        assert encode_manifest(rel, entries) == expected
+
+    check()
