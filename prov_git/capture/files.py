@@ -12,7 +12,6 @@ from typing import Any
 
 from prov_git.errors import InputError
 from prov_git.records.digest import hash_bytes
-from prov_git.records.manifest import encode_manifest
 from prov_git.records.text import escape_name
 
 Entry = dict[str, Any]
@@ -225,6 +224,8 @@ def describe(
 def _describe_dir(
     abs_dir: str, rel: str, algorithm: str, digester: Digester
 ) -> tuple[Entry, dict[str, bytes]]:
+    from prov_git.records.manifest import encode_manifest  # with its dataclass, only for a directory
+
     walked = sorted(_walk(abs_dir, rel), key=itemgetter(1))
     regular: list[tuple[str, os.stat_result]] = []
     for abs_path, child_rel, st in walked:  # odd types are refused before anything is hashed
