@@ -103,8 +103,18 @@ def test_racily_clean_entry_is_hashed_again_then_trusted(tmp_path: Path) -> None
     # whole-second ctime (FAT, some network file systems): a margin of RACY_NS
     (0, 5 * 10**9, 6 * 10**9, False), (0, 5 * 10**9, 5 * 10**9 + hashcache.RACY_NS + 1, True),
 ])
-def test_trusted_is_gits_racy_rule(mtime: int, ctime: int, horizon: int, expected: bool) -> None:
+def test_trusted_is_gits_racy_rule(mtime: int, ctime: int, horizon: int, expected: bool,
+                                   tmp_path: Path) -> None:
     assert hashcache.trusted((1, mtime, ctime, 7), horizon) is expected
+    # The lookup loop of many() has the rule inlined: it must serve exactly the trusted entries.
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    real = os.lstat(path)
+    st = os.stat_result([*real[:6], 1, 0, 0, 0, 0.0, 0.0, 0.0, 0, mtime, ctime])
+    cache = hashcache.HashCache(tmp_path / "cache")
+    cache._entries, cache._loaded_stat = {str(path): (1, mtime, ctime, st.st_ino, "ab" * 32)}, (0, horizon, 0, 0)
+    served = hashcache.CachedDigester(cache, "sha256").many([(str(path), st)])
+    assert (served == ["sha256:" + "ab" * 32]) is expected
 
 
 def test_file_growing_while_hashed_is_not_cached_and_warned(tmp_path: Path) -> None:
