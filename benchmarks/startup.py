@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/startup.py [--install] [--rounds N] [--against REV]
 
---against REV also times `record -- true` of another revision of git prov (a throw-away worktree
-and venv under /tmp, made once), interleaved with ours: "within 5% of the old code" in one run.
+--against REV also times `record -- true` of another revision of git prov (its code exported once by
+harness.prov_at, run by this venv's interpreter), interleaved with ours run the same way: "within 5% of
+the old code" in one run.
 
 --install makes throw-away venvs for the peers under $PROV_BENCH_VENVS (default /tmp/prov-bench-venvs):
 in-toto, dvc, datalad from PyPI. DataLad also needs git-annex, and the fsync-free comparison row
@@ -39,23 +40,6 @@ def install() -> None:
 def tool(peer: str, name: str) -> str | None:
     path = VENVS / peer / "bin" / name
     return str(path) if path.exists() else None
-
-
-def revision_prov(rev: str) -> str:
-    """git-prov of another revision, installed once in its own worktree and venv under /tmp."""
-    root = Path(__file__).resolve().parent.parent
-    sha = subprocess.run(["git", "rev-parse", "--short=12", rev], cwd=root, capture_output=True, text=True,
-                         check=True).stdout.strip()
-    tree = Path(tempfile.gettempdir()) / f"prov-bench-rev-{sha}"
-    prov = tree / ".venv" / "bin" / "git-prov"
-    if not prov.exists():
-        subprocess.run(["git", "worktree", "add", "-f", "--detach", str(tree), sha], cwd=root, check=True,
-                       capture_output=True)
-        subprocess.run([sys.executable, "-m", "venv", str(tree / ".venv")], check=True)
-        subprocess.run([str(tree / ".venv" / "bin" / "pip"), "install", "-q", "-e", str(tree)], check=True)
-        subprocess.run([str(tree / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(tree / "prov_git")],
-                       check=False)
-    return str(prov)
 
 
 def in_toto_case(work: Path) -> list[str] | None:
@@ -132,9 +116,12 @@ def main() -> None:
         cases["git prov record -i in -o out -- cp, fsync off (eatmydata)"] = [
             "sh", "-c", f"cd {ours} && eatmydata {prov} record -i in.txt -o out.txt -- cp in.txt out.txt"]
     if args.against:
-        old = revision_prov(args.against)
+        # Both sides through harness.prov_at (`python -m prov_git` with PYTHONPATH): only the code differs.
         theirs = harness.make_repo(work / "against")
-        cases[f"git prov record -- true @ {args.against}"] = ["sh", "-c", f"cd {theirs} && {old} record -- true"]
+        cases["git prov record -- true (python -m, this tree)"] = [
+            "sh", "-c", f"cd {ours} && {shlex.join(harness.prov_at())} record -- true"]
+        cases[f"git prov record -- true @ {args.against}"] = [
+            "sh", "-c", f"cd {theirs} && {shlex.join(harness.prov_at(args.against))} record -- true"]
     if not args.no_peers:
         for name, make in (("in-toto-run", in_toto_case), ("dvc repro -f", dvc_case),
                            ("datalad run", datalad_case)):
@@ -147,9 +134,9 @@ def main() -> None:
     cases["python -c pass"] = ["sh", "-c", f"cd {ours} && {harness.PYTHON} -c pass"]
     cases["floor: import pygit2, click"] = ["sh", "-c", f"cd {ours} && {harness.PYTHON} -c 'import pygit2, click'"]
     times = harness.alternate(cases, rounds=args.rounds, env=harness.bench_env())
-    targets = {"git prov record -- true": ("floor: import pygit2, click", 1.2)}
+    targets = {"git prov record -- true": ("floor: import pygit2, click", 1.15)}
     if args.against:
-        targets["git prov record -- true"] = (f"git prov record -- true @ {args.against}", 1.05)
+        targets["git prov record -- true (python -m, this tree)"] = (f"git prov record -- true @ {args.against}", 1.05)
     if "in-toto-run" in cases:
         targets["git prov record -i in -o out -- cp"] = ("in-toto-run", 0.85)
         if "git prov record -i in -o out -- cp, fsync off (eatmydata)" in cases:

@@ -103,8 +103,18 @@ def test_racily_clean_entry_is_hashed_again_then_trusted(tmp_path: Path) -> None
     # whole-second ctime (FAT, some network file systems): a margin of RACY_NS
     (0, 5 * 10**9, 6 * 10**9, False), (0, 5 * 10**9, 5 * 10**9 + hashcache.RACY_NS + 1, True),
 ])
-def test_trusted_is_gits_racy_rule(mtime: int, ctime: int, horizon: int, expected: bool) -> None:
+def test_trusted_is_gits_racy_rule(mtime: int, ctime: int, horizon: int, expected: bool,
+                                   tmp_path: Path) -> None:
     assert hashcache.trusted((1, mtime, ctime, 7), horizon) is expected
+    # The lookup loop of many() has the rule inlined: it must serve exactly the trusted entries.
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    real = os.lstat(path)
+    st = os.stat_result([*real[:6], 1, 0, 0, 0, 0.0, 0.0, 0.0, 0, mtime, ctime])
+    cache = hashcache.HashCache(tmp_path / "cache")
+    cache._entries, cache._loaded_stat = {str(path): (1, mtime, ctime, st.st_ino, "ab" * 32)}, (0, horizon, 0, 0)
+    served = hashcache.CachedDigester(cache, "sha256").many([(str(path), st)])
+    assert (served == ["sha256:" + "ab" * 32]) is expected
 
 
 def test_file_growing_while_hashed_is_not_cached_and_warned(tmp_path: Path) -> None:
@@ -386,3 +396,29 @@ def test_concurrent_records_share_the_cache_safely(repo: Repo) -> None:
 
     digests = {json.loads(repo.blob(run_id))["inputs"][0]["digest"] for run_id in repo.run_ids()}
     assert digests == {repo.newest()["inputs"][0]["digest"]}
+
+
+def test_manifest_encoding_is_exactly_canonical_json() -> None:
+    """encode_manifest writes plain file entries by hand (a re-record's cost): byte for byte what
+    json.dumps(sort_keys, no spaces, UTF-8) writes, for any name, size and entry shape."""
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from prov_git.records.manifest import encode_manifest
+
+    names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+    plain = st.fixed_dictionaries({"path": names, "type": st.just("file"),
+                                   "size": st.integers(min_value=-1, max_value=1 << 70), "digest": names})
+    other = st.dictionaries(st.sampled_from(["path", "type", "size", "digest", "target"]),
+                            st.one_of(names, st.integers(), st.booleans(), st.none(), st.just("file")))
+
+    @settings(max_examples=300, deadline=None)
+    @given(names, st.lists(st.one_of(plain, other), max_size=6))
+    def check(rel: str, entries: list[dict[str, object]]) -> None:
+        body = {"path": rel, "files": entries}
+        expected = (json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        assert encode_manifest(rel, entries) == expected
+
+    check()

@@ -523,6 +523,30 @@ def test_json_depth_counts_without_recursion() -> None:
     assert json_depth(b"42") == 0
 
 
+def _json_depth_reference(data: bytes) -> int:
+    """The depth scan as first written (before the quote-and-bracket pre-filter): the oracle."""
+    from itertools import accumulate
+
+    step = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+    parts = data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')
+    outside = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
+    return max(accumulate(step[b] for b in outside if b in step), default=0)
+
+
+def test_json_depth_matches_the_plain_scan_on_any_text() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from prov_git.store.merge import json_depth
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(st.sampled_from([b"[", b"]", b"{", b"}", b'"', b"\\", b"a", b":", b" "])).map(b"".join))
+    def check(data: bytes) -> None:
+        assert json_depth(data) == _json_depth_reference(data)
+
+    check()
+
+
 def test_tree_parser_sees_names_exactly_as_sent() -> None:
     from prov_git.errors import RemoteError
     from prov_git.store.merge import parse_tree, shown

@@ -6,12 +6,12 @@ import os
 import re
 import stat
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from prov_git.errors import InputError
 from prov_git.records.digest import hash_bytes
-from prov_git.records.manifest import encode_manifest
 from prov_git.records.text import escape_name
 
 Entry = dict[str, Any]
@@ -224,24 +224,30 @@ def describe(
 def _describe_dir(
     abs_dir: str, rel: str, algorithm: str, digester: Digester
 ) -> tuple[Entry, dict[str, bytes]]:
-    files: list[Entry] = []
+    from prov_git.records.manifest import encode_manifest  # with its dataclass, only for a directory
+
+    walked = sorted(_walk(abs_dir, rel), key=itemgetter(1))
     regular: list[tuple[str, os.stat_result]] = []
-    for abs_path, child_rel, st in sorted(_walk(abs_dir, rel), key=lambda t: t[1]):
-        if stat.S_ISLNK(st.st_mode):
-            files.append(_symlink_entry(abs_path, child_rel, algorithm, escape=True))
-        elif stat.S_ISREG(st.st_mode):
-            files.append({"path": child_rel, "type": "file", "size": st.st_size, "digest": None})
+    for abs_path, child_rel, st in walked:  # odd types are refused before anything is hashed
+        mode = st.st_mode
+        if stat.S_ISREG(mode):
             regular.append((abs_path, st))
-        else:
+        elif not stat.S_ISLNK(mode):
             raise InputError(f"{child_rel} is {_odd_type(st)}; record files and directories")
-    # Hashed as one batch (after the walk has refused odd types) so large files use every core.
+    # Hashed as one batch so large files use every core (a re-record: all served from the cache).
     digests = iter(digest_many(digester, regular))
-    for entry in files:
-        if entry["type"] == "file":
-            entry["digest"] = next(digests)
+    files: list[Entry] = []
+    total = 0
+    for abs_path, child_rel, st in walked:
+        if stat.S_ISREG(st.st_mode):
+            size = st.st_size
+            files.append({"path": child_rel, "type": "file", "size": size, "digest": next(digests)})
+        else:
+            files.append(_symlink_entry(abs_path, child_rel, algorithm, escape=True))
+            size = files[-1]["size"]
+        total += size
     manifest = encode_manifest(rel, files)
     digest = hash_bytes(manifest, algorithm)
     name = f"manifest-{digest.split(':', 1)[1]}.json"
-    entry = {"path": rel, "type": "dir", "size": sum(f["size"] for f in files),
-             "digest": digest, "files": len(files), "manifest": name}
+    entry = {"path": rel, "type": "dir", "size": total, "digest": digest, "files": len(files), "manifest": name}
     return entry, {name: manifest}

@@ -35,7 +35,7 @@ import marshal
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prov_git.capture.hashing import Progress, StatKey, hash_many, stat_key
 from prov_git.fsutil import atomic_write
@@ -173,8 +173,8 @@ class CachedDigester:
         """Digests of (path, lstat) pairs, in order."""
         out: list[str | None] = []
         misses: list[int] = []
-        # The hot loop of a re-record (5,000 files: ~2 ms): lookups inlined, no per-file calls.
-        # Entries are checked field by field here rather than all at load time: a bad one is a miss.
+        # The hot loop of a re-record (5,000 files: ~2 ms): lookups and trusted() inlined, no per-file
+        # calls. Entries are checked field by field here rather than all at load time: a bad one is a miss.
         session = self._session
         stored = self.cache.entries() if self.cache is not None else {}
         horizon = self.cache.horizon() if self.cache is not None else 0
@@ -183,23 +183,24 @@ class CachedDigester:
         for i, (path, st) in enumerate(items):
             key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             seen = session.get(path)
-            digest = seen[1] if seen is not None and seen[0] == key else None
-            if digest is None:
-                entry = stored.get(path)
-                if (type(entry) is tuple and len(entry) == 5 and entry[:4] == key
-                        and type(entry[4]) is str):
-                    if trusted(key, horizon):
-                        digest = prefix + entry[4]
-                    else:
-                        racy += 1
-            if digest is None:
-                misses.append(i)
-            out.append(digest)
+            if seen is not None and seen[0] == key:
+                out.append(seen[1])
+                continue
+            entry = stored.get(path)
+            if type(entry) is tuple and len(entry) == 5 and entry[:4] == key and type(entry[4]) is str:
+                ctime = key[2]
+                newest = max(key[1], ctime) + (RACY_NS if ctime % SECOND_NS == 0 else 0)
+                if newest < horizon:  # trusted(key, horizon)
+                    out.append(prefix + entry[4])
+                    continue
+                racy += 1
+            misses.append(i)
+            out.append(None)
         self.stats.hits += len(items) - len(misses)
         self.stats.racy += racy
         if misses:
             self._hash(items, misses, out)
-        return [d for d in out if d is not None]
+        return cast(list[str], out)  # _hash filled in every None
 
     def _hash(self, items: Sequence[tuple[str, os.stat_result]], misses: list[int],
               out: list[str | None]) -> None:

