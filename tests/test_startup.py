@@ -14,7 +14,7 @@ NEVER_ON_RECORD = {
     "jsonschema", "deepdiff", "unidiff", "yaml", "subprocess", "rfc8785", "importlib.resources",
     "tempfile", "pkgutil", "random", "prov_git.commands.diff", "prov_git.commands.verify",
     "prov_git.diff", "prov_git.app.verify", "concurrent.futures", "sqlite3", "prov", "prov_git.app.export",
-    "prov_git.app.attest", "prov_git.records.manifest",
+    "prov_git.app.attest", "prov_git.records.manifest", "prov_git.records.model",
 }
 
 
