@@ -572,3 +572,21 @@ def test_a_refusal_no_retry_can_fix_is_given_after_one_snapshot(repo: Repo, monk
     with pytest.raises(StoreError, match="merge conflicts"):
         api.record(["touch", "ran"], cwd=repo.path)
     assert len(calls) == 1 and not (repo.path / "ran").exists()
+
+
+def test_a_file_vanishing_from_an_output_folder_as_it_is_listed_keeps_the_run(repo: Repo) -> None:
+    # Before: the lstat after the listing raised FileNotFoundError once the command had run: exit
+    # 128, the run lost. strace makes that one lstat fail exactly as a deletion in between would.
+    import shutil
+
+    strace = shutil.which("strace")
+    assert strace is not None, "strace is missing: .ci/run installs it (apt-get install strace)"
+    repo.write("outd/a", "x\n")
+    repo.write("outd/b", "y\n")
+    gone = str(repo.path / "outd" / "a")
+    done = subprocess.run([strace, "-f", "-qq", "-o", os.devnull, "-P", gone,
+                           "-e", "inject=newfstatat,lstat,statx:error=ENOENT", GIT_PROV, "record", "-o", "outd",
+                           "--", "touch", "outd/b"], cwd=repo.path, capture_output=True, text=True)
+    assert done.returncode == 0 and "Error" not in done.stderr, done.stderr
+    [out] = repo.newest()["outputs"]
+    assert out["path"] == "outd" and out["files"] == 1, out

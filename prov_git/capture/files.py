@@ -148,7 +148,12 @@ def _walk(abs_dir: str, rel_dir: str) -> list[tuple[str, str, os.stat_result]]:
             if name == ".git" or (rel == "." and name == ".prov"):
                 continue
             child_rel = prefix + name
-            st = item.stat(follow_symlinks=False)
+            try:
+                st = item.stat(follow_symlinks=False)
+            except FileNotFoundError:  # deleted since the folder was listed: not part of it now
+                continue
+            except OSError as exc:
+                raise InputError(f"{escape_name(child_rel)}: cannot stat ({exc.strerror})") from None
             if stat.S_ISDIR(st.st_mode):
                 stack.append((item.path, child_rel, odd))
             else:

@@ -2,10 +2,11 @@
 
 A record stays the plain dict that json gives (and the id is computed over), yet mypy checks every
 subscript against these types. Defining the classes costs ~1.3 ms, so `record` never imports this
-module: records.Record is the TypedDict for mypy and `dict` at run time (the Python API imports it). The schema is the truth for what a
-stored record may hold; these types are what the code may rely on. Keys marked NotRequired are
-absent from older records (schema_version 1) or present only for some entries. A record of a later
-version may carry more keys than listed here: they travel untouched and nothing reads them.
+module: records.Record is the TypedDict for mypy and `dict` at run time (the Python API imports it).
+The schema is the truth for what a stored record may hold; these types are what the code may rely
+on. Keys marked NotRequired are absent from older records (schema_version 1) or present only for
+some entries. A record of a later version may carry more keys than listed here: they travel
+untouched and nothing reads them.
 """
 
 from __future__ import annotations
