@@ -7,7 +7,6 @@ records shown are read from the tree. Never prints, never exits.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,9 +64,7 @@ class Filters:
 def select_ids(repo: Repo, filters: Filters) -> list[str]:
     selection = filters.selection()  # parse first: a bad EXPR is a usage error even in an empty store
     if filters.plain:
-        hidden = forgotten.ids(repo)
-        visible = (r.id for r in runs.iter_newest(repo) if r.id not in hidden)
-        return list(itertools.islice(visible, filters.limit))
+        return resolve.walk_newest(repo, filters.limit)
     return index.select(repo, selection)
 
 

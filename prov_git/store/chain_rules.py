@@ -1,0 +1,52 @@
+"""Rules on the shape of a fetched refs/prov/runs chain that no single commit breaks on its own.
+
+Merges that add nothing: a merge commit whose tree equals one of its chain parents' trees brings
+nothing to that side. Honest clones make some (two clones that merged the same runs in other orders,
+then fetched each other's merge; a push racing another), a few per run at most, and the merge of
+store/merge.py makes none when both sides already hold the same tree. A chain of 200,000 of them
+holds nothing and costs every clone that takes it a walk over all of them, so a fetch accepts at
+most EMPTY_MERGE_FLOOR of them plus EMPTY_MERGES_PER_COMMIT for each other new commit (run, forget
+or merge that adds something). The walk of store/merge.check_chain feeds each new commit to
+EmptyMerges.see and calls check once it is done.
+"""
+
+from __future__ import annotations
+
+import pygit2
+
+from prov_git.errors import RefusedData
+
+EMPTY_MERGE_FLOOR = 1000
+EMPTY_MERGES_PER_COMMIT = 4
+RULE = "merges that add nothing"
+
+
+class EmptyMerges:
+    """Counts, over the new commits of one fetched chain, merges whose tree equals a parent's tree."""
+
+    def __init__(self, git: pygit2.Repository) -> None:
+        self.git = git
+        self.empty = 0
+        self.other = 0
+        self.first: pygit2.Oid | None = None  # the first one met (from the tip): named in the refusal
+
+    def see(self, commit: pygit2.Commit, parents: list[pygit2.Oid]) -> None:
+        if len(parents) > 1 and commit.tree_id in {self._tree_of(p) for p in parents}:
+            self.empty += 1
+            self.first = self.first or commit.id
+        else:
+            self.other += 1
+
+    def _tree_of(self, oid: pygit2.Oid) -> pygit2.Oid | None:
+        found = self.git.get(oid)
+        return found.tree_id if isinstance(found, pygit2.Commit) else None
+
+    def allowed(self) -> int:
+        return EMPTY_MERGE_FLOOR + EMPTY_MERGES_PER_COMMIT * self.other
+
+    def check(self) -> None:
+        if self.empty > self.allowed():
+            raise RefusedData(
+                f"commit {str(self.first)[:12]}: {self.empty} {RULE} (tree equal to a parent's tree) among "
+                f"{self.empty + self.other} new commits; the limit is {EMPTY_MERGE_FLOOR} + "
+                f"{EMPTY_MERGES_PER_COMMIT} per other new commit ({self.allowed()})")
