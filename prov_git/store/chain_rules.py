@@ -6,8 +6,8 @@ then fetched each other's merge; a push racing another), a few per run at most, 
 store/merge.py makes none when both sides already hold the same tree. A chain of 200,000 of them
 holds nothing and costs every clone that takes it a walk over all of them, so a fetch accepts at
 most EMPTY_MERGE_FLOOR of them plus EMPTY_MERGES_PER_COMMIT for each other new commit (run, forget
-or merge that adds something). The walk of store/merge.check_chain feeds each new commit to
-EmptyMerges.see and calls check once it is done.
+or merge that adds something), counted over the commits the walk of store/merge.check_chain has
+fed to EmptyMerges.see so far.
 """
 
 from __future__ import annotations
@@ -31,9 +31,17 @@ class EmptyMerges:
         self.first: pygit2.Oid | None = None  # the first one met (from the tip): named in the refusal
 
     def see(self, commit: pygit2.Commit, parents: list[pygit2.Oid]) -> None:
+        """Count one new commit; refuses as soon as the merges that add nothing exceed the limit
+        over the commits seen so far (honest ones are spread among the runs, so a prefix of the walk
+        holds as few: a padded chain is refused after ~1,000 of them, not after all)."""
         if len(parents) > 1 and commit.tree_id in {self._tree_of(p) for p in parents}:
             self.empty += 1
             self.first = self.first or commit.id
+            if self.empty > self.allowed():
+                raise RefusedData(
+                    f"commit {str(self.first)[:12]}: {self.empty} {RULE} (tree equal to a parent's tree) "
+                    f"among the first {self.empty + self.other} new commits; the limit is "
+                    f"{EMPTY_MERGE_FLOOR} + {EMPTY_MERGES_PER_COMMIT} per other new commit")
         else:
             self.other += 1
 
@@ -43,10 +51,3 @@ class EmptyMerges:
 
     def allowed(self) -> int:
         return EMPTY_MERGE_FLOOR + EMPTY_MERGES_PER_COMMIT * self.other
-
-    def check(self) -> None:
-        if self.empty > self.allowed():
-            raise RefusedData(
-                f"commit {str(self.first)[:12]}: {self.empty} {RULE} (tree equal to a parent's tree) among "
-                f"{self.empty + self.other} new commits; the limit is {EMPTY_MERGE_FLOOR} + "
-                f"{EMPTY_MERGES_PER_COMMIT} per other new commit ({self.allowed()})")

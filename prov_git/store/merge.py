@@ -577,7 +577,6 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
             if pid not in seen:
                 seen.add(pid)
                 stack.append(pid)
-    empty_merges.check()
 
 
 # ------------------------------------------------------------------------------ union merge
