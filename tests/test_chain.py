@@ -151,3 +151,21 @@ def test_the_merges_of_three_clones_syncing_each_other_are_never_refused(tmp_pat
     assert set(fresh.run_ids()) == {r for c in clones for r in c.run_ids()}
     empty, total = _count_merges(clones[0].path)
     assert empty * 2 <= total, (empty, total)
+
+
+def test_clones_that_merged_the_same_runs_in_other_orders_make_no_merge_that_adds_nothing(tmp_path: Path) -> None:
+    a, b = Repo(init_project(tmp_path / "a")), Repo(init_project(tmp_path / "b"))
+    snapshot = tmp_path / "a-before.git"
+    git(tmp_path, "init", "-q", "--bare", str(snapshot))
+    _record(a, "-p", "who=a")
+    _record(b, "-p", "who=b")
+    a.git("push", "-q", snapshot.as_uri(), f"{REF}:{REF}")  # what b fetches before a merges
+    assert a.prov("fetch", b.path.as_uri()).code == 0  # a: merge(a, b)
+    assert b.prov("fetch", snapshot.as_uri()).code == 0  # b: merge(b, a), the same tree
+    done = a.prov("fetch", b.path.as_uri())
+    assert done.code == 0, done.err
+    # fails on main: a made a third merge whose tree is both parents' (and b would make a fourth)
+    assert a.git("rev-parse", REF) == b.git("rev-parse", REF)
+    assert _count_merges(a.path)[0] == 0
+    push = a.prov("push", b.path.as_uri())
+    assert push.code == 0, push.err

@@ -3,7 +3,8 @@
 Merges that add nothing: a merge commit whose tree equals one of its chain parents' trees brings
 nothing to that side. Honest clones make some (two clones that merged the same runs in other orders,
 then fetched each other's merge; a push racing another), a few per run at most, and the merge of
-store/merge.py makes none when both sides already hold the same tree. A chain of 200,000 of them
+store/merge.py makes none when the remote holds every run and forget entry here and what only the
+local chain has is merges (only_merges_beyond: it moves to the remote's tip instead). A chain of 200,000 of them
 holds nothing and costs every clone that takes it a walk over all of them, so a fetch accepts at
 most EMPTY_MERGE_FLOOR of them plus EMPTY_MERGES_PER_COMMIT for each other new commit (run, forget
 or merge that adds something), counted over the commits the walk of store/merge.check_chain has
@@ -51,3 +52,13 @@ class EmptyMerges:
 
     def allowed(self) -> int:
         return EMPTY_MERGE_FLOOR + EMPTY_MERGES_PER_COMMIT * self.other
+
+
+def only_merges_beyond(git: pygit2.Repository, local: pygit2.Oid, remote: pygit2.Oid, limit: int = 64) -> bool:
+    """Whether every commit local reaches and remote does not is a merge (at most limit of them): when
+    remote's tree holds all of local's, moving to remote then drops no run commit nor the code commits
+    it pins, and no merge that adds nothing is made (two clones that merged the same runs in other
+    orders would otherwise make one each time they fetch each other)."""
+    walker = git.walk(local, pygit2.enums.SortMode.NONE)
+    walker.hide(remote)
+    return all(n < limit and commit.message.startswith("prov: merge") for n, commit in enumerate(walker))

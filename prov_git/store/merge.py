@@ -702,7 +702,8 @@ def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merge
             return remote_tip.id
         if old.id == remote_tip.id or (result.tree == old.tree.id and repo.git.descendant_of(old.id, remote_tip.id)):
             return old.id
-        if result.tree == remote_tip.tree.id and repo.git.descendant_of(remote_tip.id, old.id):
+        if result.tree == remote_tip.tree.id and (repo.git.descendant_of(remote_tip.id, old.id)
+                                                  or chain_rules.only_merges_beyond(repo.git, old.id, remote_tip.id)):
             return remote_tip.id  # fast-forward: the remote already holds everything we have
         return merge_commit(repo, result.tree, [old, remote_tip], f"{MERGE_PREFIX} {label}\n")
 
