@@ -120,7 +120,8 @@ def _count_merges(path: Path) -> tuple[int, int]:
 def test_the_merges_of_three_clones_syncing_each_other_are_never_refused(tmp_path: Path) -> None:
     """Three clones record and sync with each other directly (every one a remote of the others) and
     through a bare hub, all at once, for many rounds; then a fresh clone fetches it all. (40 such
-    rounds made 15 merges that add nothing among 104 commits.)"""
+    rounds made 15 merges that add nothing among 104
+    commits before merge_into_local moved to a remote tip that holds everything, 2 among 87 since.)"""
     import random
 
     hub = tmp_path / "hub.git"
