@@ -7,7 +7,6 @@ records shown are read from the tree. Never prints, never exits.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,9 +64,7 @@ class Filters:
 def select_ids(repo: Repo, filters: Filters) -> list[str]:
     selection = filters.selection()  # parse first: a bad EXPR is a usage error even in an empty store
     if filters.plain:
-        hidden = forgotten.ids(repo)
-        visible = (r.id for r in runs.iter_newest(repo) if r.id not in hidden)
-        return list(itertools.islice(visible, filters.limit))
+        return resolve.walk_newest(repo, filters.limit)
     return index.select(repo, selection)
 
 
@@ -329,7 +326,26 @@ def status(repo: Repo) -> dict[str, Any]:
     aside = [{"remote": name, "run": run_id, "problem": problem} for name, run_id, problem in quarantined(repo)]
     if aside:  # runs a fetch set aside (refs/prov/quarantine/<remote>)
         answer["set_aside"] = aside
+    saved = _pending(repo)
+    if saved:  # runs that ran but were saved under .git/prov/pending/ instead of stored
+        answer["pending"] = saved
     return answer
+
+
+def _pending(repo: Repo) -> list[dict[str, Any]]:
+    """The runs `git prov recover` would store (a record still storing its run is left out)."""
+    from prov_git.store import pending
+
+    out = []
+    for folder in pending.listed(repo):
+        if pending.in_use(folder):
+            continue
+        try:
+            saved = pending.load(folder)
+        except ValueError:
+            continue  # recover names what is wrong with it
+        out.append({"run": saved.run_id, "started_at": saved.started_at, "folder": str(folder)})
+    return out
 
 
 def _state(path: str, record: Record, now: dict[str, Present]) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from prov_git.commands._options import CONTEXT, json_option
 
 
 @click.command(context_settings=CONTEXT)
-@json_option('Print {"outputs": [...], "unpushed": N or null}.')
+@json_option('Print {"outputs": [...], "unpushed": N or null}, plus "set_aside" and "pending" when there are any.')
 def status(as_json: bool) -> int:
-    """For each output of its newest run: missing, modified, stale (an input changed) or fresh."""
+    """For each output of its newest run: missing, modified, stale (an input changed) or fresh;
+    runs not pushed, runs a fetch set aside, and runs that ran but wait for `git prov recover`."""
     from prov_git.app.query import status as report
     from prov_git.app.repository import open_here
     from prov_git.records.render_query import status_text

@@ -198,4 +198,7 @@ def status_text(report: dict[str, Any]) -> str:
     lines.append("unpushed: unknown (never pushed or fetched)" if unpushed is None else f"unpushed: {unpushed} run(s)")
     for row in report.get("set_aside", []):
         lines.append(f"set aside by fetch from {row['remote']}: run {row['run'][:12]}: {row['problem']}")
+    for row in report.get("pending", []):
+        lines.append(f"pending: run {row['run'][:12]} ran but is not stored (saved in {row['folder']}); "
+                     "store it with `git prov recover`")
     return inert("\n".join(lines), newlines=True)

@@ -27,7 +27,7 @@ import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
 from prov_git.records import Record, decode, encode, limits
-from prov_git.store import forgotten, runs, sign
+from prov_git.store import chain_rules, forgotten, runs, sign
 from prov_git.store.repo import Repo
 
 # The limits live in records/limits.py, shared with `record` so it never writes what fetch refuses.
@@ -544,6 +544,7 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
     tips = _Tips(git, checked)
     clock = time.time() if now is None else now
     named: dict[str, pygit2.Oid] = {}
+    empty_merges = chain_rules.EmptyMerges(git)
 
     def known(oid: pygit2.Oid) -> bool:
         return local_tip is not None and (oid == local_tip.id or git.descendant_of(local_tip.id, oid))
@@ -565,6 +566,7 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
             named[ref.id] = oid
             _check_run_commit(git, commit, ref, checked, local, where)
         parents = runs.chain_parents(commit)
+        empty_merges.see(commit, parents)
         if oid != tip:
             base = _chain_commit(git, parents[0]).tree_id if parents else None
             _check_within(tips, commit.tree_id, base, tip_tree, where)
@@ -700,7 +702,8 @@ def merge_into_local(repo: Repo, remote_tip: pygit2.Commit, label: str) -> Merge
             return remote_tip.id
         if old.id == remote_tip.id or (result.tree == old.tree.id and repo.git.descendant_of(old.id, remote_tip.id)):
             return old.id
-        if result.tree == remote_tip.tree.id and repo.git.descendant_of(remote_tip.id, old.id):
+        if result.tree == remote_tip.tree.id and (repo.git.descendant_of(remote_tip.id, old.id)
+                                                  or chain_rules.only_merges_beyond(repo.git, old.id, remote_tip.id)):
             return remote_tip.id  # fast-forward: the remote already holds everything we have
         return merge_commit(repo, result.tree, [old, remote_tip], f"{MERGE_PREFIX} {label}\n")
 

@@ -125,6 +125,9 @@ def sweep(repo: Repo) -> None:
                 tmp.unlink()
     if repo.workdir is not None:
         _remove_abandoned_temp_files(root(repo) / "runs")
+    from prov_git.store import stale_holds  # off the record path
+
+    stale_holds.sweep(repo)  # snapshot holds left by killed records that no pending run needs
 
 
 def _older(path: Path, seconds: float) -> bool:

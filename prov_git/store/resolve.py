@@ -1,7 +1,10 @@
 """Turn a RUN argument (full id, unique prefix, @, @~N, NAME@, NAME@~N) into a run id, and load its record.
 
 Forgotten runs are skipped by @, @~N and NAME@ (they are hidden, not gone); an id or prefix still
-finds them. @ reads the chain newest first (no index); NAME@ asks the derived index."""
+finds them. @ reads the chain newest first (no index) within a budget of commits read: a chain
+padded with merges that add nothing (a hostile remote's, see store/chain_rules.py) is answered by the
+derived index instead, in the same order (start time, then id), so the cost of @~N never grows with
+their number. NAME@ asks the derived index."""
 
 from __future__ import annotations
 
@@ -38,16 +41,33 @@ def resolve(repo: Repo, spec: str) -> str:
     return matches[0]
 
 
-def _newest(repo: Repo, spec: str, back: int) -> str:
+WALK_BASE = 1024  # commits a walk for the newest runs may read before the index answers...
+WALK_PER_RUN = 8  # ...and as many more for each run it has met (a merge or two per run is usual)
+
+
+def walk_newest(repo: Repo, limit: int | None) -> list[str]:
+    """The ids of the newest limit (None: all) runs not forgotten, newest first: the chain walked
+    within its budget, else the derived index."""
     hidden = forgotten.ids(repo)
-    visible = (r for r in runs.iter_newest(repo) if r.id not in hidden)
     # No store holds sys.maxsize runs; islice takes no larger index.
-    found = next(itertools.islice(visible, min(back, sys.maxsize - 1), None), None)
-    if found is None:
+    wanted = None if limit is None else min(limit, sys.maxsize - 1)
+    try:
+        visible = (r.id for r in runs.iter_newest(repo, (WALK_BASE, WALK_PER_RUN)) if r.id not in hidden)
+        return list(itertools.islice(visible, wanted))
+    except runs.LongWalk:
+        from prov_git.store import index
+
+        return index.select(repo, index.Selection(limit=None if wanted is None else min(wanted, 2**62)))
+
+
+def _newest(repo: Repo, spec: str, back: int) -> str:
+    found = walk_newest(repo, back + 1)
+    if len(found) <= back:
         count = "no runs" if back == 0 else f"fewer than {back + 1} runs"
+        hidden = forgotten.ids(repo)
         raise RunNotFound(f"{spec}: the store has {count}{' not forgotten' if hidden else ''}; "
                           "record one with `git prov record`")
-    return found.id
+    return found[back]
 
 
 def _named(repo: Repo, spec: str, name: str, back: int) -> str:

@@ -569,19 +569,28 @@ def run_of(commit: pygit2.Commit) -> RunRef | None:
     return RunRef(id=match.group(1), started_at=stamp, commit=str(commit.id))
 
 
-def iter_newest(repo: Repo) -> Iterator[RunRef]:
-    """Runs newest first by (start time, id), reading only the commits it must."""
+class LongWalk(Exception):
+    """iter_newest read more commits than its budget allows (merges that add nothing, say)."""
+
+
+def iter_newest(repo: Repo, budget: tuple[int, int] | None = None) -> Iterator[RunRef]:
+    """Runs newest first by (start time, id), reading only the commits it must. With budget
+    (base, per_run), LongWalk once it has read more than base + per_run * runs yielded commits."""
     head = tip(repo)
     if head is None:
         return
     frontier: list[tuple[int, str, pygit2.Commit]] = [(-head.commit_time, str(head.id), head)]
     seen = {head.id}
     ready: list[tuple[float, str, RunRef]] = []  # max-heap on (start, id) via negation
+    base, per_run = budget if budget is not None else (0, 0)
     while frontier:
         newest_date = -frontier[0][0]
         # No unvisited run can have started after newest_date (dates >= starts, date-ordered walk).
         while ready and -ready[0][0] > newest_date:
+            base += per_run
             yield heapq.heappop(ready)[2]
+        if budget is not None and len(seen) > base:
+            raise LongWalk
         _, _, commit = heapq.heappop(frontier)
         ref = run_of(commit)
         if ref is not None:
