@@ -227,8 +227,10 @@ def test_fresh_lock_is_reported_with_its_age_and_kept(repo: Repo) -> None:
     ten = time.time() - 10
     os.utime(lock, (ten, ten))
     result = repo.prov("record", "--", "true", env={"PROV_LOCK_TIMEOUT": "1"})
-    # The age is read a moment later on a loaded machine: 10s or 11s, never a fresh "1s".
-    assert result.code == 128 and re.search(r"\b1[01]s old", result.err) and lock.exists()
+    # The age is read a moment later (seconds later on a loaded machine), never a fresh "1s".
+    age = re.search(r"\b(\d+)s old", result.err)
+    assert result.code == 128 and age and 10 <= int(age.group(1)) <= time.time() - ten + 1, result.err
+    assert lock.exists()
 
 
 def test_old_lock_held_open_by_a_live_process_is_not_removed(repo: Repo) -> None:

@@ -299,11 +299,15 @@ def writers_alongside(repo: Repo, maintenance: list[list[str]], dirty: bool, lab
     marks.mkdir()
     stop = threading.Event()
     rounds = [0]
+    errors: dict[str, int] = {}
 
     def maintain() -> None:
         while not stop.is_set():
             for argv in maintenance:
-                subprocess.run(argv, cwd=repo.path, capture_output=True, check=False)
+                done = subprocess.run(argv, cwd=repo.path, capture_output=True, check=False)
+                if done.returncode != 0:
+                    line = [" | ".join(done.stderr.decode(errors="replace").strip().splitlines()[-3:]) or "?"]
+                    errors[line[0][:120]] = errors.get(line[0][:120], 0) + 1
             rounds[0] += 1
 
     def one(i: int) -> tuple[int, int, bytes]:
@@ -319,6 +323,7 @@ def writers_alongside(repo: Repo, maintenance: list[list[str]], dirty: bool, lab
     finally:
         stop.set()
         keeper.join()
+    print("\nmaintenance errors:", errors)
     reported = {str(i) for i, code, _ in results if code == 0}
     failed = [(i, code, err) for i, code, err in results if code != 0]
     unsaved = [err.decode(errors="replace") for _, _, err in failed
