@@ -556,17 +556,32 @@ def hold(repo: Repo, oid: str | None) -> str | None:
 
 
 def release(repo: Repo, name: str | None) -> None:
-    """Drop a hold once the run's commit pins what it held (a leftover only keeps a snapshot)."""
+    """Drop a hold once the run's commit pins what it held (a leftover only keeps a snapshot).
+
+    A hold a gc packed meanwhile is deleted by git itself: libgit2 rewrites packed-refs from the
+    copy it read before taking packed-refs.lock, so two records releasing at once wrote each
+    other's hold back. A loose one libgit2 deletes without touching packed-refs."""
     if name is None:
         return
-    for attempt in range(5):
+    for attempt in range(40):  # up to a few seconds under a gc that packs refs round after round
         try:
-            repo.git.references.delete(name)
+            if not (repo.common_dir / name).is_file():
+                _git_delete_ref(repo, name)
+            else:
+                repo.git.references.delete(name)
             return
         except KeyError:
             return
         except (pygit2.GitError, OSError):
-            time.sleep(0.01 * (attempt + 1))  # packed-refs.lock held by a concurrent gc
+            time.sleep(0.01 * min(attempt + 1, 5))  # a lock held by a concurrent gc or writer
+
+
+def _git_delete_ref(repo: Repo, name: str) -> None:
+    import subprocess  # only for a hold some gc packed
+
+    done = subprocess.run(["git", "update-ref", "-d", name], cwd=repo.common_dir, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise OSError(done.stderr.decode(errors="replace").strip())
 
 
 def holds(repo: Repo) -> list[str]:
@@ -607,16 +622,26 @@ def count_unpushed(repo: Repo, tracking: str) -> int | None:
 
 
 def maybe_pack(repo: Repo) -> None:
-    """Pack loose objects the way git does after commits; libgit2 never packs on its own.
+    """Pack the way git does after commits; libgit2 never packs on its own.
 
-    git's own `gc --auto` heuristic: more than gc.auto/256 loose objects in objects/17.
+    git's own `gc --auto` heuristics: more than gc.auto/256 loose objects in objects/17 (snapshots
+    are loose), or more than gc.autoPackLimit packs (each run adds one, write_pack). Kept packs of
+    records killed inside the ref window are unkept here once an hour old: gc may then merge them.
     """
     try:
         limit = int(repo.config("gc.auto") or 6700)
-        loose = len(os.listdir(repo.common_dir / "objects" / "17"))
+        pack_limit = int(repo.config("gc.autoPackLimit") or 50)
+        packs = os.listdir(repo.common_dir / "objects" / "pack")
     except (OSError, ValueError):
         return
-    if limit <= 0 or loose <= (limit + 255) // 256:
+    try:
+        loose = len(os.listdir(repo.common_dir / "objects" / "17"))
+    except OSError:
+        loose = 0
+    if any(name.endswith(".keep") for name in packs):
+        _sweep_keeps(repo.common_dir / "objects" / "pack", packs)
+    many_packs = pack_limit > 0 and sum(name.endswith(".idx") for name in packs) > pack_limit
+    if limit <= 0 or (loose <= (limit + 255) // 256 and not many_packs):
         return
     import subprocess
 
@@ -625,6 +650,22 @@ def maybe_pack(repo: Repo) -> None:
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+STALE_KEEP_S = 3600.0
+
+
+def _sweep_keeps(pack_dir: Path, names: list[str]) -> None:
+    """Remove our .keep files an hour old (a killed record's: its run is stored, or pending and
+    written anew by `git prov recover`); a .keep of anyone else is left alone."""
+    old = time.time() - STALE_KEEP_S
+    for name in names:
+        path = pack_dir / name
+        try:
+            if name.endswith(".keep") and path.stat().st_mtime < old and path.read_bytes() == KEEP_MARK:
+                path.unlink()
+        except OSError:
+            continue
 
 
 def chain_parents(commit: pygit2.Commit) -> list[pygit2.Oid]:
