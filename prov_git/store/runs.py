@@ -563,17 +563,42 @@ def release(repo: Repo, name: str | None) -> None:
     other's hold back. A loose one libgit2 deletes without touching packed-refs."""
     if name is None:
         return
+    lock = repo.common_dir / "packed-refs.lock"
     for attempt in range(40):  # up to a few seconds under a gc that packs refs round after round
         try:
             if not (repo.common_dir / name).is_file():
                 _git_delete_ref(repo, name)
-            else:
-                repo.git.references.delete(name)
-            return
+                return
+            before = _stamp(repo)
+            repo.git.references.delete(name)
         except KeyError:
             return
         except (pygit2.GitError, OSError):
             time.sleep(0.01 * min(attempt + 1, 5))  # a lock held by a concurrent gc or writer
+            continue
+        # A `git pack-refs` that read the refs before that delete writes the hold into packed-refs:
+        # it holds packed-refs.lock from before its read until after its write. Wait, look again.
+        deadline = time.monotonic() + 5.0
+        while lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if _stamp(repo) == before or not _in_packed_refs(repo, name):
+            return
+
+
+def _stamp(repo: Repo) -> tuple[int, int] | None:
+    try:
+        st = os.stat(repo.common_dir / "packed-refs")
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _in_packed_refs(repo: Repo, name: str) -> bool:
+    """Whether packed-refs names name, read afresh (libgit2 caches it)."""
+    try:
+        return (" " + name + "\n").encode() in (repo.common_dir / "packed-refs").read_bytes()
+    except OSError:
+        return False
 
 
 def _git_delete_ref(repo: Repo, name: str) -> None:
