@@ -116,7 +116,8 @@ def sweep(repo: Repo) -> None:
     import shutil
 
     state = repo.state_dir
-    for tmp in (repo.common_dir / "objects").glob("tmp_objdir-prov-*"):
+    objects = repo.common_dir / "objects"
+    for tmp in [*objects.glob("tmp_objdir-prov-*"), *objects.glob("prov-pack-*")]:  # runs.write_pack's
         if _older(tmp, 3600.0):
             shutil.rmtree(tmp, ignore_errors=True)
     for tmp in state.glob(".hashcache-*.tmp"):

@@ -18,6 +18,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import Literal, overload
 
 import pygit2
 
@@ -94,9 +96,16 @@ def tip(repo: Repo) -> pygit2.Commit | None:
             break
         time.sleep(0.05)
         commit = pygit2.Repository(repo.git.path).get(ref.target)
+    if commit is None:
+        raise StoreError(_missing(ref.target))
     if not isinstance(commit, pygit2.Commit):
         raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
     return commit
+
+
+def _missing(target: object) -> str:
+    return (f"{REF} points at {str(target)[:12]}, which the object store lacks (pruned by a `git gc "
+            f"--prune=now` beside a writer that does not guard it); `git reflog {REF}` lists earlier tips")
 
 
 def _insert(repo: Repo, base: pygit2.Tree | None, path: list[str], oid: pygit2.Oid,
@@ -274,11 +283,28 @@ def update_ref(
     live process holds is removed as stale (notify hears about it). A full disk is said as such.
     """
     _ensure_reflog(repo)
+    kept: list[Path] = []
+    try:
+        return _update_ref(repo, build, message, notify, kept)
+    finally:
+        # Only now: a retry may write the very same pack again (same tip, same second), and a
+        # repack that listed it unkept in between would delete it under the ref.
+        for path in kept:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _update_ref(
+    repo: Repo, build: Callable[[pygit2.Commit | None], pygit2.Oid], message: str,
+    notify: Callable[[str], None] | None, kept: list[Path],
+) -> pygit2.Oid:
     timeout = _lock_timeout()
     for attempt in range(MAX_ATTEMPTS):
         try:
             current = repo.git.references.get(REF)
             old = repo.git.get(current.target) if current is not None else None
+            if current is not None and old is None:  # never ours (write_pack): another tool's race
+                raise KeyError(_missing(current.target))
             if old is not None and not isinstance(old, pygit2.Commit):
                 raise StoreError(f"{REF} does not point at a commit; inspect it with `git log {REF}`")
             new = build(old)
@@ -291,15 +317,17 @@ def update_ref(
             continue
         if old is not None and new == old.id:
             return new
-        try:
-            saved = _raw_objects(repo, new)
-        except (pygit2.GitError, KeyError):  # pruned before we could read it back: build again
-            _backoff(attempt)
+        try:  # a kept pack: what a prune running now deletes of ours is only a loose copy
+            kept.append(write_pack(repo, _new_objects(repo, new, old.id if old is not None else None), keep=True))
+        except (pygit2.GitError, KeyError, OSError, ValueError) as exc:
+            _raise_if_full(exc)
+            if _refused(exc) or attempt >= 50:
+                raise StoreError(f"could not update {REF}: {exc}") from None
+            _backoff(attempt)  # pruned before we could pack it: build again
             continue
         try:
             if _swap(repo, old.id if old is not None else None, new, message):
                 _sync_ref(repo)
-                _keep(repo, saved)
                 return new
             continue  # another writer moved the ref first: build again on its tip
         except (pygit2.GitError, OSError) as exc:
@@ -340,57 +368,99 @@ def _raise_if_full(exc: BaseException) -> None:
                          "free some space and retry") from None
 
 
-def _raw_objects(repo: Repo, new: pygit2.Oid) -> list[tuple[pygit2.Oid, int, bytes]]:
-    """The new commit and the trees and blobs it adds that its first parent lacks, as raw objects:
-    what a concurrent `gc --prune=now` may delete before it sees the ref move."""
-    odb = repo.git.odb
+def _new_objects(repo: Repo, new: pygit2.Oid, old: pygit2.Oid | None) -> list[pygit2.Oid]:
+    """What the ref gains by moving from old to new: each commit down to old along first parents
+    (a merge's replayed runs), with the trees and blobs it adds over its first parent; with no old,
+    new and the root commit it may stand on. What a concurrent `gc --prune=now` may delete."""
+    out: list[pygit2.Oid] = []
     commit = repo.git.get(new)
-    if not isinstance(commit, pygit2.Commit):
-        return []
-    parent = repo.git.get(commit.parent_ids[0]) if commit.parent_ids else None
-    old_tree = parent.tree if isinstance(parent, pygit2.Commit) else None
-    out = [(new, *odb.read(new)[:2])]
-    if isinstance(parent, pygit2.Commit) and not parent.parent_ids and parent.message == ROOT_MESSAGE:
-        out += [(parent.id, *odb.read(parent.id)[:2]), (parent.tree_id, *odb.read(parent.tree_id)[:2])]
-    stack: list[tuple[pygit2.Tree, pygit2.Tree | None]] = [(commit.tree, old_tree)]
+    while isinstance(commit, pygit2.Commit) and commit.id != old:
+        parent = repo.git.get(commit.parent_ids[0]) if commit.parent_ids else None
+        out += commit_objects(commit, parent)
+        on_root = isinstance(parent, pygit2.Commit) and parent.message == ROOT_MESSAGE
+        if not commit.parent_ids or (old is None and not on_root):
+            return out  # a fast-forward to a fetched chain walks it to its root
+        commit = parent
+    if commit is None:
+        raise KeyError(f"a commit under {new} is missing")  # pruned under us: build again
+    return out
+
+
+def commit_objects(commit: pygit2.Commit, parent: object) -> list[pygit2.Oid]:
+    """commit and the trees and blobs it adds over parent (its first parent, if a commit)."""
+    return [commit.id, *_tree_delta(commit.tree, parent.tree if isinstance(parent, pygit2.Commit) else None)]
+
+
+def _tree_delta(tree: pygit2.Tree, before: pygit2.Tree | None) -> list[pygit2.Oid]:
+    """The trees and blobs of tree that before does not hold at the same path."""
+    out: list[pygit2.Oid] = []
+    stack: list[tuple[pygit2.Tree, pygit2.Tree | None]] = [(tree, before)]
     while stack:
         tree, before = stack.pop()
         if before is not None and tree.id == before.id:
             continue
-        out.append((tree.id, *odb.read(tree.id)[:2]))
+        out.append(tree.id)
         for entry in tree:
-            prior = before[entry.name] if before is not None and entry.name in before else None
+            name = entry.name or ""
+            prior = before[name] if before is not None and name in before else None
             if prior is not None and prior.id == entry.id:
                 continue
             if isinstance(entry, pygit2.Tree):
                 stack.append((entry, prior if isinstance(prior, pygit2.Tree) else None))
-            else:
-                out.append((entry.id, *odb.read(entry.id)[:2]))
+            elif entry.filemode != pygit2.enums.FileMode.COMMIT:  # a submodule's commit is not ours
+                out.append(entry.id)
     return out
 
 
-def _restore(repo: Repo, saved: list[tuple[pygit2.Oid, int, bytes]]) -> bool:
-    """Write back any of saved the object store lost; whether one was missing."""
-    # A fresh Odb: the repository's answers "exists" from its in-memory cache, not from the disk.
-    odb = pygit2.Odb(str(repo.common_dir / "objects"))
-    missing = [(oid, kind, data) for oid, kind, data in saved if oid not in odb]
-    for oid, kind, data in missing:
-        written = odb.write(kind, data)
-        assert written == oid, "an object written back has another id"
-    return bool(missing)
+KEEP_MARK = b"git prov: kept until refs/prov/runs holds it\n"
 
 
-def _keep(repo: Repo, saved: list[tuple[pygit2.Oid, int, bytes]]) -> None:
-    """Never leave the ref on a missing object: `git gc --prune=now` whose walk ran before our swap
-    deletes our loose objects (it keeps only those newer than its start, to the second). Whatever it
-    took is written back; while a gc runs, we look again once its cut-off second has passed."""
-    _restore(repo, saved)
-    gc_pid = repo.common_dir / "gc.pid"
-    deadline = time.monotonic() + 30.0
-    while gc_pid.exists() and time.monotonic() < deadline:
-        time.sleep(1.1)
-        if not _restore(repo, saved):
-            return
+@overload
+def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: Literal[True]) -> Path: ...
+@overload
+def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: Literal[False]) -> None: ...
+def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: bool) -> Path | None:
+    """oids as one pack in objects/pack/ (returns its .keep file when keep).
+
+    Why a pack: `git gc --prune=now` deletes every loose object its walk did not reach, however
+    new, while the objects of a pack are only ever dropped by a repack that listed that pack, and a
+    repack lists the packs before it walks the refs. So a pack that appears after a ref names its
+    objects is safe (a snapshot under its hold), and one written before the ref moves is safe when
+    a .keep guards it until then (a repack never drops a kept pack). Loose copies may still go."""
+    pack_dir = repo.common_dir / "objects" / "pack"
+    work = repo.common_dir / "objects" / f"prov-pack-{os.getpid()}-{os.urandom(4).hex()}"
+    os.mkdir(work)  # private: libgit2 names the pack only once it is written
+    try:
+        builder = pygit2.PackBuilder(repo.git)
+        builder.set_threads(1)
+        for oid in oids:
+            builder.add(oid)
+        builder.write(str(work))
+        (index,) = [n for n in os.listdir(work) if n.endswith(".idx")]
+        stem = index[: -len(".idx")]
+        kept = pack_dir / f"{stem}.keep" if keep else None
+        if kept is not None:
+            kept.write_bytes(KEEP_MARK)
+        os.replace(work / f"{stem}.pack", pack_dir / f"{stem}.pack")
+        os.replace(work / index, pack_dir / index)  # the index last: it makes the pack visible
+        _fsync_dir(pack_dir)
+        return kept
+    finally:
+        for name in os.listdir(work):
+            with contextlib.suppress(OSError):
+                os.unlink(work / name)
+        with contextlib.suppress(OSError):
+            os.rmdir(work)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _root(repo: Repo) -> pygit2.Oid:
@@ -416,11 +486,17 @@ def append(
     path = ["runs", run_id[:2], run_id]
 
     def build(old: pygit2.Commit | None) -> pygit2.Oid:
-        run_tree = _write_run_tree(repo, files)  # again on each attempt: a gc may have pruned it
-        parent = old.id if old is not None else _root(repo)
-        base = _load_commit(repo, parent).tree
-        tree = _insert(repo, base, path, run_tree)
-        return _commit(repo, tree, [parent, *pin_ids], message)
+        # Loose copies need no fsync: the pack update_ref writes before the ref moves holds them
+        # all, fsynced; that saves more CPU (system time) than the pack costs.
+        pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 0)
+        try:
+            run_tree = _write_run_tree(repo, files)  # again on each attempt: a gc may have pruned it
+            parent = old.id if old is not None else _root(repo)
+            base = _load_commit(repo, parent).tree
+            tree = _insert(repo, base, path, run_tree)
+            return _commit(repo, tree, [parent, *pin_ids], message)
+        finally:
+            make_durable()
 
     try:
         new = update_ref(repo, build, f"git prov: record {run_id[:12]}", notify)
@@ -471,8 +547,13 @@ def hold(repo: Repo, oid: str | None) -> str | None:
     name = f"{HOLD_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
     try:
         repo.git.references.create(name, pygit2.Oid(hex=oid))
-        # A prune that walked before the ref existed may still delete what it holds: write it back.
-        _keep(repo, _raw_objects(repo, pygit2.Oid(hex=oid)))
+        # A prune that walked before the ref existed may still delete the loose objects it holds:
+        # a pack written now is safe (write_pack), a snapshot already gone is taken again.
+        snap = repo.git.get(pygit2.Oid(hex=oid))
+        if not isinstance(snap, pygit2.Commit):
+            raise KeyError(oid)
+        write_pack(repo, commit_objects(snap, repo.git.get(snap.parent_ids[0]) if snap.parent_ids else None),
+                   keep=False)
     except (pygit2.GitError, OSError, ValueError, KeyError):
         release(repo, name)
         raise SnapshotRace("a concurrent `git gc --prune=now` deleted the snapshot of the work tree "
@@ -481,17 +562,57 @@ def hold(repo: Repo, oid: str | None) -> str | None:
 
 
 def release(repo: Repo, name: str | None) -> None:
-    """Drop a hold once the run's commit pins what it held (a leftover only keeps a snapshot)."""
+    """Drop a hold once the run's commit pins what it held (a leftover only keeps a snapshot).
+
+    A hold a gc packed meanwhile is deleted by git itself: libgit2 rewrites packed-refs from the
+    copy it read before taking packed-refs.lock, so two records releasing at once wrote each
+    other's hold back. A loose one libgit2 deletes without touching packed-refs."""
     if name is None:
         return
-    for attempt in range(5):
+    lock = repo.common_dir / "packed-refs.lock"
+    for attempt in range(40):  # up to a few seconds under a gc that packs refs round after round
         try:
+            if not (repo.common_dir / name).is_file():
+                _git_delete_ref(repo, name)
+                return
+            before = _stamp(repo)
             repo.git.references.delete(name)
-            return
         except KeyError:
             return
         except (pygit2.GitError, OSError):
-            time.sleep(0.01 * (attempt + 1))  # packed-refs.lock held by a concurrent gc
+            time.sleep(0.01 * min(attempt + 1, 5))  # a lock held by a concurrent gc or writer
+            continue
+        # A `git pack-refs` that read the refs before that delete writes the hold into packed-refs:
+        # it holds packed-refs.lock from before its read until after its write. Wait, look again.
+        deadline = time.monotonic() + 5.0
+        while lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if _stamp(repo) == before or not _in_packed_refs(repo, name):
+            return
+
+
+def _stamp(repo: Repo) -> tuple[int, int] | None:
+    try:
+        st = os.stat(repo.common_dir / "packed-refs")
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _in_packed_refs(repo: Repo, name: str) -> bool:
+    """Whether packed-refs names name, read afresh (libgit2 caches it)."""
+    try:
+        return (" " + name + "\n").encode() in (repo.common_dir / "packed-refs").read_bytes()
+    except OSError:
+        return False
+
+
+def _git_delete_ref(repo: Repo, name: str) -> None:
+    import subprocess  # only for a hold some gc packed
+
+    done = subprocess.run(["git", "update-ref", "-d", name], cwd=repo.common_dir, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise OSError(done.stderr.decode(errors="replace").strip())
 
 
 def holds(repo: Repo) -> list[str]:
@@ -532,16 +653,26 @@ def count_unpushed(repo: Repo, tracking: str) -> int | None:
 
 
 def maybe_pack(repo: Repo) -> None:
-    """Pack loose objects the way git does after commits; libgit2 never packs on its own.
+    """Pack the way git does after commits; libgit2 never packs on its own.
 
-    git's own `gc --auto` heuristic: more than gc.auto/256 loose objects in objects/17.
+    git's own `gc --auto` heuristics: more than gc.auto/256 loose objects in objects/17 (snapshots
+    are loose), or more than gc.autoPackLimit packs (each run adds one, write_pack). Kept packs of
+    records killed inside the ref window are unkept here once an hour old: gc may then merge them.
     """
     try:
         limit = int(repo.config("gc.auto") or 6700)
-        loose = len(os.listdir(repo.common_dir / "objects" / "17"))
+        pack_limit = int(repo.config("gc.autoPackLimit") or 50)
+        packs = os.listdir(repo.common_dir / "objects" / "pack")
     except (OSError, ValueError):
         return
-    if limit <= 0 or loose <= (limit + 255) // 256:
+    try:
+        loose = len(os.listdir(repo.common_dir / "objects" / "17"))
+    except OSError:
+        loose = 0
+    if any(name.endswith(".keep") for name in packs):
+        _sweep_keeps(repo.common_dir / "objects" / "pack", packs)
+    many_packs = pack_limit > 0 and sum(name.endswith(".idx") for name in packs) > pack_limit
+    if limit <= 0 or (loose <= (limit + 255) // 256 and not many_packs):
         return
     import subprocess
 
@@ -550,6 +681,22 @@ def maybe_pack(repo: Repo) -> None:
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+STALE_KEEP_S = 3600.0
+
+
+def _sweep_keeps(pack_dir: Path, names: list[str]) -> None:
+    """Remove our .keep files an hour old (a killed record's: its run is stored, or pending and
+    written anew by `git prov recover`); a .keep of anyone else is left alone."""
+    old = time.time() - STALE_KEEP_S
+    for name in names:
+        path = pack_dir / name
+        try:
+            if name.endswith(".keep") and path.stat().st_mtime < old and path.read_bytes() == KEEP_MARK:
+                path.unlink()
+        except OSError:
+            continue
 
 
 def chain_parents(commit: pygit2.Commit) -> list[pygit2.Oid]:
