@@ -127,8 +127,28 @@ def test_stale_keeps_of_killed_records_are_swept_and_packs_trigger_gc(repo: Repo
     assert not ours.exists() and theirs.exists() and young.exists()
     deadline = time.monotonic() + 60
     while len(list(pack_dir.glob("*.idx"))) > 3 and time.monotonic() < deadline:
-        time.sleep(0.05)  # waiting for the detached gc to finish, not for a race
+        time.sleep(0.05)  # waiting for the detached roll-up to finish, not for a race
     assert len(list(pack_dir.glob("*.idx"))) <= 3
+    repo.git("fsck", "--connectivity-only", "--no-dangling")
+
+
+def test_run_packs_are_rolled_up_without_repacking_the_big_pack(repo: Repo) -> None:
+    # One pack per run: `git gc --auto` at gc.autoPackLimit would repack the whole repository into
+    # one pack every ~50 runs; the geometric roll-up leaves a big pack as it is.
+    for i in range(300):
+        repo.write(f"data/f{i}.txt", f"{i}\n")
+    repo.commit_all("data")
+    repo.git("repack", "-a", "-d", "-q")
+    pack_dir = repo.path / ".git" / "objects" / "pack"
+    [big] = list(pack_dir.glob("*.idx"))
+    repo.git("config", "gc.autoPackLimit", "8")
+    for _ in range(6):  # over half of 8 packs: a roll-up of the run packs starts
+        repo.record("-q", "--", "true")
+    deadline = time.monotonic() + 60
+    while len(list(pack_dir.glob("*.idx"))) > 4 and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for the detached roll-up to finish, not for a race
+    assert len(list(pack_dir.glob("*.idx"))) <= 4 and big.exists()  # 7 without the roll-up
+    assert len(repo.run_ids()) == 6
     repo.git("fsck", "--connectivity-only", "--no-dangling")
 
 

@@ -655,9 +655,12 @@ def count_unpushed(repo: Repo, tracking: str) -> int | None:
 def maybe_pack(repo: Repo) -> None:
     """Pack the way git does after commits; libgit2 never packs on its own.
 
-    git's own `gc --auto` heuristics: more than gc.auto/256 loose objects in objects/17 (snapshots
-    are loose), or more than gc.autoPackLimit packs (each run adds one, write_pack). Kept packs of
-    records killed inside the ref window are unkept here once an hour old: gc may then merge them.
+    More than gc.auto/256 loose objects in objects/17 (snapshots are loose): `git gc --auto`, as git
+    does. More packs than half of gc.autoPackLimit (each run adds one, write_pack): `git repack
+    --geometric=2 -d`, which rolls up only the small packs, so its cost follows the runs since the
+    last roll-up, not the size of the repository (gc --auto would repack everything into one pack
+    every ~50 runs), and git's own gc --auto never sees our packs pile up. Kept packs of records
+    killed inside the ref window are unkept here once an hour old, so a roll-up may take them.
     """
     try:
         limit = int(repo.config("gc.auto") or 6700)
@@ -671,16 +674,16 @@ def maybe_pack(repo: Repo) -> None:
         loose = 0
     if any(name.endswith(".keep") for name in packs):
         _sweep_keeps(repo.common_dir / "objects" / "pack", packs)
-    many_packs = pack_limit > 0 and sum(name.endswith(".idx") for name in packs) > pack_limit
-    if limit <= 0 or (loose <= (limit + 255) // 256 and not many_packs):
+    if limit > 0 and loose > (limit + 255) // 256:
+        argv = ["git", "gc", "--auto", "--quiet"]
+    elif pack_limit > 0 and sum(name.endswith(".idx") for name in packs) > max(2, pack_limit // 2):
+        argv = ["git", "repack", "--geometric=2", "-d", "-q"]
+    else:
         return
     import subprocess
 
-    subprocess.Popen(
-        ["git", "gc", "--auto", "--quiet"], cwd=repo.common_dir,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    subprocess.Popen(argv, cwd=repo.common_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 STALE_KEEP_S = 3600.0
