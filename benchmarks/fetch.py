@@ -1,6 +1,9 @@
 """First fetch and `verify --all` at team scale, as ms per run against same-run baselines (issue 18).
 
-    .venv/bin/python benchmarks/fetch.py [RUNS [ROUNDS]] [--main]   # default 20,000 runs, 3 rounds
+    .venv/bin/python benchmarks/fetch.py [RUNS [ROUNDS]] [--main] [--store DIR]   # default 20,000 runs, 3 rounds
+
+--store DIR keeps the built remote in DIR/remote-RUNS.git and reuses it on the next run (a 100,000-run
+remote takes minutes to build); the clones still go into a temporary folder.
 
 Builds a bare remote holding RUNS runs in the documented format (docs/format.md: one run commit per
 run, pinning the project commit, trailers, increasing dates; one template record from `git prov
@@ -124,8 +127,24 @@ def main_tree(base: Path) -> Path:
     return out
 
 
+def kept_remote(base: Path, count: int, store: Path | None) -> Path:
+    """The remote of count runs: built in base, or built once into store and reused from there."""
+    if store is None:
+        return build_remote(base, count)
+    kept = store / f"remote-{count}.git"
+    if not (kept.exists() and git(kept, "for-each-ref", REF).strip()):
+        build = store / f"build-{count}"
+        subprocess.run(["rm", "-rf", str(build), str(kept)], check=True)
+        build.mkdir(parents=True)
+        os.replace(build_remote(build, count), kept)
+        subprocess.run(["rm", "-rf", str(build)], check=True)
+    return kept
+
+
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    store_at = sys.argv.index("--store") + 1 if "--store" in sys.argv else None
+    store = Path(sys.argv[store_at]).resolve() if store_at else None
+    args = [a for i, a in enumerate(sys.argv[1:], 1) if not a.startswith("--") and i != store_at]
     count = int(args[0]) if args else 20_000
     rounds = int(args[1]) if len(args) > 1 else 3
     with tempfile.TemporaryDirectory(prefix="prov-fetch-bench-") as tmp:
@@ -134,7 +153,7 @@ def main() -> None:
         env.update(harness.git_home(base))
         os.environ.update(env)
         start = time.perf_counter()
-        remote = build_remote(base, count)
+        remote = kept_remote(base, count, store)
         print(f"built a remote of {count} runs in {time.perf_counter() - start:.1f} s", file=sys.stderr)
         prov = {"this tree": [PYTHON, "-m", "prov_git"]}
         envs = {"this tree": {**env, "PYTHONPATH": str(ROOT)}}

@@ -84,7 +84,7 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
             return None, [Problem(run_id, "schema", where, f"status.{key} {record['status'].get(key)!r} is not "
                                                            "an RFC 3339 UTC time")]
     problems = []
-    if rec.encode(record) != data:
+    if not rec.in_stored_form(data, record):
         problems.append(Problem(run_id, "record", where, "is not in the one byte form git prov writes "
                                                          "(sorted keys, two-space indent, no duplicate keys)"))
     try:

@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
-from prov_git.records import Record, decode, encode, limits
+from prov_git.records import Record, decode, in_stored_form, limits
 from prov_git.store import forgotten, runs, sign
 from prov_git.store.repo import Repo
 
@@ -149,7 +149,7 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
         raise refused(where, problem) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
         raise refused(where, f"has no canonical form to hash ({exc})") from None
-    if encode(record) != data:
+    if not in_stored_form(data, record):
         # One byte form per run: padding, duplicate keys or another layout would let two clones
         # hold different bytes under one id (and readers disagree on duplicate keys).
         raise refused(where, "is not in the one byte form git prov writes (sorted keys, two-space "
@@ -406,16 +406,24 @@ def check_store_commit(git: pygit2.Repository, tip: pygit2.Oid) -> None:
 _Raw = tuple[bytes, bytes, bytes]  # (mode, name, raw object id) of a tree entry, as findall gives it
 
 
+@cache
+def _entry_bytes(oid_size: int) -> re.Pattern[bytes]:
+    """One whole tree entry, no groups: findall then gives one bytes object per entry (a third of
+    the cost of three groups and a tuple, and older trees hold up to 256 or 400 entries)."""
+    return re.compile(rb"[^ ]* [^\0]*\0.{%d}" % oid_size, re.S)
+
+
 class _Tips:
     """Tree entries for the walk: the fetched tip's trees by name (parsed strictly, kept), older
-    commits' trees as raw tuples (a bounded cache: compared as sets, in C). A run whose folder
-    differs between an older commit and the tip is set aside in checked."""
+    commits' trees as sets of whole entry bytes (a bounded cache: compared as sets, in C; only the
+    few entries that differ are split into fields). A run whose folder differs between an older
+    commit and the tip is set aside in checked."""
 
     def __init__(self, git: pygit2.Repository, checked: Checked) -> None:
         self.git = git
         self.checked = checked
         self.tip_cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
-        self.raw_cache: dict[pygit2.Oid, frozenset[_Raw]] = {}
+        self.raw_cache: dict[pygit2.Oid, tuple[bytes, frozenset[bytes]]] = {}
 
     def entries(self, oid: pygit2.Oid, where: str) -> dict[bytes, Entry]:
         found = self.tip_cache.get(oid)
@@ -423,23 +431,60 @@ class _Tips:
             found = self.tip_cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
         return found
 
-    def raw(self, oid: pygit2.Oid, where: str) -> frozenset[_Raw]:
+    def data(self, oid: pygit2.Oid, where: str) -> tuple[bytes, frozenset[bytes]]:
+        """The raw tree object and the set of its entries; refuses a malformed tree."""
         found = self.raw_cache.get(oid)
         if found is None:
             if len(self.raw_cache) > 4096:  # bounded: a 100,000-run chain has as many runs/ trees
                 self.raw_cache.clear()
-            size = len(oid.raw)
             data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
-            whole, one = _tree_syntax(size)
-            if whole.fullmatch(data) is None:
+            entries = _entry_bytes(len(oid.raw)).findall(data)
+            # findall's matches do not overlap and come in order: lengths adding up to the whole
+            # tree mean they tile it, exactly as the strict parse (each entry parses one way) does.
+            if sum(map(len, entries)) != len(data):
                 raise refused(where, "malformed tree object")
-            found = self.raw_cache[oid] = frozenset(one.findall(data))
+            found = self.raw_cache[oid] = data, frozenset(entries)
         return found
+
+    def raw(self, oid: pygit2.Oid, where: str) -> frozenset[bytes]:
+        return self.data(oid, where)[1]
+
+    def child(self, oid: pygit2.Oid, name: bytes, where: str) -> tuple[bytes, pygit2.Oid] | None:
+        """(mode, id) of the entry called name in an older tree, or None: a substring search, then
+        the whole entry looked up in the set (a match inside an object id is never an entry)."""
+        data, entries = self.data(oid, where)
+        needle = b" " + name + b"\0"
+        size = len(oid.raw)
+        at = data.find(needle)
+        if at < 0:
+            return None
+        while at >= 0:
+            for mode in (TREE_MODE, BLOB_MODE, *_ODD_MODES):
+                whole = mode + data[at:at + len(needle) + size]
+                if data.startswith(mode, at - len(mode)) and whole in entries:
+                    return mode, pygit2.Oid(raw=whole[-size:])
+            at = data.find(needle, at + 1)
+        # An entry of another mode, or a name found only inside object ids: every entry decides.
+        return next(((mode, pygit2.Oid(raw=raw)) for mode, other, raw in _split(entries, size) if other == name), None)
+
+    def path(self, oid: pygit2.Oid, names: list[bytes], where: str) -> pygit2.Oid | None:
+        """The id at names below tree oid (each step but the last a folder), or None."""
+        for depth, name in enumerate(names):
+            found = self.child(oid, name, where)
+            if found is None or (depth < len(names) - 1 and found[0] != TREE_MODE):
+                return None
+            oid = found[1]
+        return oid
 
     def set_aside(self, run_id: str, problem: str) -> None:
         self.checked.good.pop(run_id, None)
         self.checked.records.pop(run_id, None)
         self.checked.bad.setdefault(run_id, problem)
+
+
+def _split(entries: frozenset[bytes], oid_size: int) -> list[_Raw]:
+    one = _tree_syntax(oid_size)[1]
+    return sorted((cast(_Raw, one.fullmatch(e).groups()) for e in entries), key=lambda e: e[1])  # type: ignore[union-attr]
 
 
 def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: pygit2.Oid, where: str,
@@ -454,8 +499,7 @@ def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: p
     mine = tips.raw(tree, f"{where} {path or '(top)'}")
     new = mine - tips.raw(base, where) if base is not None else mine
     theirs = tips.entries(tip, where)
-    parent: dict[bytes, _Raw] | None = None
-    for mode, name, raw in sorted(new, key=lambda e: e[1]):
+    for mode, name, raw in _split(new, len(tree.raw)):
         same = theirs.get(name)
         if same is not None and same.oid.raw == raw and same.mode == mode:
             continue
@@ -467,10 +511,8 @@ def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: p
         if same is None or depth >= 3 or mode != TREE_MODE or same.mode != TREE_MODE:
             raise refused(f"{where}: {shown_path}", "an older chain commit holds what the fetched tip does "
                                                     "not (only the tip's checked runs may be kept alive)")
-        if parent is None:
-            parent = {e[1]: e for e in tips.raw(base, where)} if base is not None else {}
-        old = parent.get(name)
-        old_tree = pygit2.Oid(raw=old[2]) if old is not None and old[0] == TREE_MODE else None
+        old = tips.child(base, name, where) if base is not None else None
+        old_tree = old[1] if old is not None and old[0] == TREE_MODE else None
         _check_within(tips, pygit2.Oid(raw=raw), old_tree, same.oid, where, shown_path, depth + 1)
 
 
@@ -491,22 +533,16 @@ def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pyg
     return found
 
 
-def _in_tree(git: pygit2.Repository, tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
-    try:
-        return tree[path].id
-    except KeyError:
-        return None
-
-
 def _check_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, checked: Checked,
-                      local: pygit2.Tree | None, where: str) -> None:
+                      local: pygit2.Tree | None, where: str, tips: _Tips) -> None:
     """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
     folder = runs.run_dir(ref.id)
     if ref.id in checked.bad:
         return  # set aside: this commit is never merged (its good runs are replayed instead)
-    here = _in_tree(git, commit.tree, folder)
     parents = commit.parent_ids
-    before = _in_tree(git, _chain_commit(git, parents[0]).tree, folder) if parents else None
+    names = [part.encode() for part in folder.split("/")]
+    here = tips.path(commit.tree_id, names, where)
+    before = tips.path(_chain_commit(git, parents[0]).tree_id, names, where) if parents else None
     if here is None or before is not None:
         raise refused(where, f"names run {ref.id[:12]} but its tree does not add {folder}")
     record = _record_of(git, ref.id, checked, local)
@@ -563,7 +599,7 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
                 raise refused(where, f"a second run commit for run {ref.id[:12]} (the other is "
                                      f"{str(named[ref.id])[:12]})")
             named[ref.id] = oid
-            _check_run_commit(git, commit, ref, checked, local, where)
+            _check_run_commit(git, commit, ref, checked, local, where, tips)
         parents = runs.chain_parents(commit)
         if oid != tip:
             base = _chain_commit(git, parents[0]).tree_id if parents else None
