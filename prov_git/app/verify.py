@@ -171,11 +171,42 @@ def _short(entry: dict[str, Any] | None) -> str:
 
 
 def load_run(repo: Repo, run_id: str) -> Loaded:
-    stored = runs.run_files(repo, run_id)
+    return checked_run(run_id, runs.run_files(repo, run_id))
+
+
+def checked_run(run_id: str, stored: dict[str, bytes]) -> Loaded:
+    """The record and integrity problems of one run whose files were read: pure."""
     record, problems = check_record(run_id, stored.get(runs.RUN_FILE))
     if record is not None:
         problems += check_manifests(run_id, record, stored)
     return Loaded(run_id, stored, record, problems)
+
+
+PARALLEL_FROM = 400  # runs: below this, a second process costs more than it saves
+
+
+def load_all(repo: Repo) -> list[Loaded]:
+    """checked_run of every run of the ref, sorted by id: the blobs read in one stream, the checks
+    (CPU-bound, pure) on every core when there are many."""
+    from prov_git.store.remote import stored_runs
+
+    listed = stored_runs(repo)
+    if len(listed) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return [checked_run(run_id, files) for run_id, files in listed]
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [checked_run(run_id, files) for run_id, files in listed]
+    with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
+        found = pool.imap(_record_and_problems, listed, chunksize=64)
+        return [Loaded(run_id, files, record, problems)
+                for (run_id, files), (record, problems) in zip(listed, found, strict=True)]
+
+
+def _record_and_problems(item: tuple[str, dict[str, bytes]]) -> tuple[rec.Record | None, list[Problem]]:
+    """checked_run in a worker: the files stay with the parent, only the answer comes back."""
+    loaded = checked_run(*item)
+    return loaded.record, loaded.problems
 
 
 def read_mirror(repo: Repo, run_id: str) -> dict[str, bytes] | None:
@@ -206,16 +237,21 @@ def stray_mirror_runs(repo: Repo, known: set[str]) -> list[Problem]:
             for name in names if not name.startswith(".") and name not in known]
 
 
-def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None) -> list[Problem]:
-    """The recorded commit and snapshot exist and are kept alive by refs/prov/runs."""
+def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None,
+               kinds: dict[str, str] | None = None) -> list[Problem]:
+    """The recorded commit and snapshot exist and are kept alive by refs/prov/runs (kinds: the
+    object kinds already looked up, shared by the runs of one verify: many pin one commit)."""
     if run.record is None:
         return []
     problems = []
+    kinds = kinds if kinds is not None else {}
     for what in ("commit", "snapshot"):
         oid = run.record["git"][what]
         if not oid:
             continue
-        found = pins.kind(repo, oid)
+        found = kinds.get(oid)
+        if found is None:
+            found = kinds[oid] = pins.kind(repo, oid)
         if found == "missing":
             problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}", "does not exist in the object store"))
         elif found != "commit":
@@ -303,7 +339,7 @@ def check_path(workdir: Path, candidates: Sequence[tuple[Loaded, dict[str, Any]]
 
 def verify_all(repo: Repo) -> Report:
     """Every run's integrity; each path on disk against every run that recorded it."""
-    loaded = [load_run(repo, run_id) for run_id in sorted(runs.all_ids(repo))]
+    loaded = load_all(repo)
     report = _report(repo, loaded, pins.pinned_commits(repo), [])
     if repo.workdir is not None:
         for path, candidates in sorted(recorders(loaded).items()):
@@ -330,9 +366,10 @@ def set_aside(repo: Repo) -> list[Problem]:
 def _report(repo: Repo, loaded: Sequence[Loaded], reachable: set[str] | None,
             pairs: Iterable[tuple[Loaded, dict[str, Any]]]) -> Report:
     report = Report(runs=[r.id for r in loaded])
+    kinds: dict[str, str] = {}
     for run in loaded:
         report.problems += run.problems
-        report.problems += check_pins(repo, run, reachable)
+        report.problems += check_pins(repo, run, reachable, kinds)
         if repo.workdir is not None:
             report.problems += compare_mirror(run.id, run.files, read_mirror(repo, run.id))
     if repo.workdir is not None:  # a bare repository has no files to hold the runs to

@@ -293,9 +293,9 @@ def _header(git: pygit2.Repository, oid: pygit2.Oid, want: pygit2.enums.ObjectTy
     return int(size)
 
 
-def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
-    """The files of one fetched run folder, refusing odd entries and oversized blobs (each, and all
-    together) before reading any of them."""
+def run_blobs(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, pygit2.Oid]:
+    """File name -> blob of one fetched run folder, refusing odd entries and oversized blobs (each,
+    and all together) before any of them is read."""
     folder = runs.run_dir(run_id)
     entries = _tree(git, tree, folder)
     if len(entries) > MAX_FILES_PER_RUN:
@@ -314,7 +314,30 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
     problem = limits.run_problem({name: size for name, (_, size) in sizes.items()})
     if problem is not None:
         raise refused(folder, problem)
-    return {name: bytes(git.odb.read(oid)[1]) for name, (oid, _) in sizes.items()}
+    return {name: oid for name, (oid, _) in sizes.items()}
+
+
+def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
+    """The files of one fetched run folder, read after run_blobs let them through."""
+    return {name: bytes(git.odb.read(oid)[1]) for name, oid in run_blobs(git, run_id, tree).items()}
+
+
+# The contents of blobs, in the order asked, as (id, bytes); may stop early (the rest is then read
+# here). A fetch passes one `git cat-file --batch` (store/remote.py): libgit2 resolving the deltas of
+# a fresh pack in run-id order is several times slower.
+BlobReader = Callable[[list[pygit2.Oid]], Iterator[tuple[pygit2.Oid, bytes]]]
+
+
+def read_in_order(git: pygit2.Repository, oids: list[pygit2.Oid], reader: BlobReader | None
+                   ) -> Iterator[bytes]:
+    stream = reader(oids) if reader is not None else iter(())
+    for oid in oids:
+        got = next(stream, None)
+        if got is None or got[0] != oid:
+            stream = iter(())
+            yield bytes(git.odb.read(oid)[1])
+        else:
+            yield got[1]
 
 
 @dataclass
@@ -325,6 +348,7 @@ class Checked:
     records: dict[str, Record] = field(default_factory=dict)  # of the good runs
     bad: dict[str, str] = field(default_factory=dict)  # run id -> "path: rule"
     tree: pygit2.Oid | None = None  # the fetched tip's tree
+    blobs: dict[str, dict[str, pygit2.Oid]] = field(default_factory=dict)  # of the good runs: name -> blob
 
 
 PARALLEL_FROM = 400  # runs: below this, starting a second process costs more than it saves
@@ -344,26 +368,25 @@ def _checked(item: _Item) -> tuple[str, Record | None, str | None]:
 
 
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
-                   progress: Callable[[int, int], None] | None = None) -> Checked:
+                   progress: Callable[[int, int], None] | None = None, *, reader: BlobReader | None = None,
+                   alongside: Callable[[], object] | None = None) -> Checked:
     """Check every run the fetched tree adds or changes. A defect of the layout refuses the whole
     tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad).
 
-    Blobs are read here, in order; decoding, schema, id and byte-form checks (CPU-bound, pure) run
-    on every core for a large fetch, while this process goes on reading."""
+    Folder trees and blob sizes are checked first, then every blob is read in one stream (reader);
+    decoding, schema, id and byte-form checks (CPU-bound, pure) run on every core for a large
+    fetch, while this process goes on reading, and meanwhile runs alongside (the chain walk)."""
     found = incoming_runs(git, local, remote_tree)
     checked = Checked(tree=remote_tree)
-    local_runs = _subtree(local, "runs")
+    listing = _listing(git, local, found)
     now = time.time()
 
     def items() -> Iterator[_Item]:
-        for run_id, tree in sorted(found.items()):
-            try:
-                if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
-                    raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are content "
-                                                        "hashes (tampering or corruption); kept the copy here")
-                yield run_id, read_run(git, run_id, tree), None, now
-            except RefusedData as exc:
-                yield run_id, None, str(exc), now
+        wanted = [oid for _, names, _ in listing if names is not None for oid in names.values()]
+        contents = read_in_order(git, wanted, reader)
+        for run_id, names, problem in listing:
+            files = None if names is None else {name: next(contents) for name in names}
+            yield run_id, files, problem, now
 
     cores = os.cpu_count() or 1
     with contextlib.ExitStack() as stack:
@@ -371,15 +394,35 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
         if len(found) >= PARALLEL_FROM and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = stack.enter_context(multiprocessing.get_context("fork").Pool(cores))
             results = pool.imap(_checked, items(), chunksize=64)
+        if alongside is not None:
+            alongside()
+        names_of = {run_id: names for run_id, names, _ in listing}
         for done, (run_id, record, problem) in enumerate(results, 1):
             if record is not None:
                 checked.records[run_id] = record
                 checked.good[run_id] = found[run_id]
+                checked.blobs[run_id] = names_of[run_id] or {}
             else:
                 checked.bad[run_id] = problem or "refused"
             if progress is not None:
                 progress(done, len(found))
     return checked
+
+
+def _listing(git: pygit2.Repository, local: pygit2.Tree | None, found: dict[str, pygit2.Oid]
+             ) -> list[tuple[str, dict[str, pygit2.Oid] | None, str | None]]:
+    """(run id, name -> blob, None) of each incoming run whose folder passes, else (run id, None, why)."""
+    local_runs = _subtree(local, "runs")
+    out: list[tuple[str, dict[str, pygit2.Oid] | None, str | None]] = []
+    for run_id, tree in sorted(found.items()):
+        try:
+            if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
+                raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are content "
+                                                    "hashes (tampering or corruption); kept the copy here")
+            out.append((run_id, run_blobs(git, run_id, tree), None))
+        except RefusedData as exc:
+            out.append((run_id, None, str(exc)))
+    return out
 
 
 # ------------------------------------------------------------------------------ the fetched chain
@@ -417,11 +460,11 @@ class _Tips:
     """Tree entries for the walk: the fetched tip's trees by name (parsed strictly, kept), older
     commits' trees as sets of whole entry bytes (a bounded cache: compared as sets, in C; only the
     few entries that differ are split into fields). A run whose folder differs between an older
-    commit and the tip is set aside in checked."""
+    commit and the tip is set aside (in bad)."""
 
-    def __init__(self, git: pygit2.Repository, checked: Checked) -> None:
+    def __init__(self, git: pygit2.Repository) -> None:
         self.git = git
-        self.checked = checked
+        self.bad: dict[str, str] = {}  # run id -> problem, applied to Checked once the runs are checked
         self.tip_cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
         self.raw_cache: dict[pygit2.Oid, tuple[bytes, frozenset[bytes]]] = {}
 
@@ -477,9 +520,7 @@ class _Tips:
         return oid
 
     def set_aside(self, run_id: str, problem: str) -> None:
-        self.checked.good.pop(run_id, None)
-        self.checked.records.pop(run_id, None)
-        self.checked.bad.setdefault(run_id, problem)
+        self.bad.setdefault(run_id, problem)
 
 
 def _split(entries: frozenset[bytes], oid_size: int) -> list[_Raw]:
@@ -533,18 +574,32 @@ def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pyg
     return found
 
 
-def _check_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, checked: Checked,
-                      local: pygit2.Tree | None, where: str, tips: _Tips) -> None:
-    """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
-    folder = runs.run_dir(ref.id)
-    if ref.id in checked.bad:
-        return  # set aside: this commit is never merged (its good runs are replayed instead)
+class _RunCommit(NamedTuple):
+    """A run commit met by the walk, checked against its record once the runs are checked."""
+
+    commit: pygit2.Commit
+    ref: runs.RunRef
+    where: str
+    adds: bool  # its tree adds the run folder it names (its chain parent's does not hold it)
+    set_aside: bool  # the walk had set its run aside when it met it
+
+
+def _met_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, where: str,
+                    tips: _Tips) -> _RunCommit:
+    names = [part.encode() for part in runs.run_dir(ref.id).split("/")]
     parents = commit.parent_ids
-    names = [part.encode() for part in folder.split("/")]
     here = tips.path(commit.tree_id, names, where)
     before = tips.path(_chain_commit(git, parents[0]).tree_id, names, where) if parents else None
-    if here is None or before is not None:
-        raise refused(where, f"names run {ref.id[:12]} but its tree does not add {folder}")
+    return _RunCommit(commit, ref, where, here is not None and before is None, ref.id in tips.bad)
+
+
+def _check_run_commit(git: pygit2.Repository, met: _RunCommit, checked: Checked, local: pygit2.Tree | None) -> None:
+    """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
+    commit, ref, where = met.commit, met.ref, met.where
+    if ref.id in checked.bad or met.set_aside:
+        return  # set aside: this commit is never merged (its good runs are replayed instead)
+    if not met.adds:
+        raise refused(where, f"names run {ref.id[:12]} but its tree does not add {runs.run_dir(ref.id)}")
     record = _record_of(git, ref.id, checked, local)
     if record is None:
         raise refused(where, f"names run {ref.id[:12]}, which the fetched tip does not hold")
@@ -558,10 +613,26 @@ def _check_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.R
     if commit.commit_time < math.floor(started):
         raise refused(where, "run commit dated before its run started")
     allowed = {record["git"].get("commit"), record["git"].get("snapshot")} - {None}
-    for pin in parents[1:]:
+    for pin in commit.parent_ids[1:]:
         if str(pin) not in allowed:
             raise refused(where, f"pins {str(pin)[:12]}, which is neither the git.commit nor the git.snapshot "
                                  "of its record")
+
+
+@dataclass
+class ChainWalk:
+    """The walk of a fetched chain (walk_chain), done before or while its runs are checked; what
+    needs the checked records waits in run_commits until finish_chain."""
+
+    tip: pygit2.Oid
+    local_tip: pygit2.Commit | None
+    tips: _Tips
+    run_commits: list[_RunCommit] = field(default_factory=list)
+    error: RefusedData | None = None  # the first rule the walk found broken; raised by finish_chain
+
+
+def new_walk(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None) -> ChainWalk:
+    return ChainWalk(tip, local_tip, _Tips(git))
 
 
 def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None,
@@ -575,10 +646,38 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
     Walks only commits that local_tip does not reach.
     """
     checked = checked if checked is not None else Checked()
-    local = local_tip.tree if local_tip is not None else None
-    tip_tree = checked.tree if checked.tree is not None else _chain_commit(git, tip, tip=True).tree_id
-    tips = _Tips(git, checked)
-    clock = time.time() if now is None else now
+    walk = new_walk(git, tip, local_tip)
+    walk_chain(git, walk, checked.tree, now)
+    finish_chain(git, walk, checked)
+
+
+def walk_chain(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid | None = None,
+               now: float | None = None) -> None:
+    """check_chain's rules that need no record, tip first; the first one broken goes to walk.error."""
+    try:
+        _walk(git, walk, tip_tree or _chain_commit(git, walk.tip, tip=True).tree_id,
+              time.time() if now is None else now)
+    except RefusedData as exc:
+        walk.error = exc
+
+
+def finish_chain(git: pygit2.Repository, walk: ChainWalk, checked: Checked) -> None:
+    """The rest of check_chain once checked holds the runs' records; refuses as check_chain would
+    have (the first broken rule in walk order), then sets aside what the walk set aside."""
+    local = walk.local_tip.tree if walk.local_tip is not None else None
+    for met in walk.run_commits:
+        _check_run_commit(git, met, checked, local)
+    if walk.error is not None:
+        raise walk.error
+    for run_id, problem in walk.tips.bad.items():
+        checked.good.pop(run_id, None)
+        checked.records.pop(run_id, None)
+        checked.blobs.pop(run_id, None)
+        checked.bad.setdefault(run_id, problem)
+
+
+def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: float) -> None:
+    tip, local_tip, tips = walk.tip, walk.local_tip, walk.tips
     named: dict[str, pygit2.Oid] = {}
 
     def known(oid: pygit2.Oid) -> bool:
@@ -599,7 +698,7 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
                 raise refused(where, f"a second run commit for run {ref.id[:12]} (the other is "
                                      f"{str(named[ref.id])[:12]})")
             named[ref.id] = oid
-            _check_run_commit(git, commit, ref, checked, local, where, tips)
+            walk.run_commits.append(_met_run_commit(git, commit, ref, where, tips))
         parents = runs.chain_parents(commit)
         if oid != tip:
             base = _chain_commit(git, parents[0]).tree_id if parents else None

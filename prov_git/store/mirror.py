@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import stat
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from prov_git.errors import StoreError
@@ -60,6 +63,60 @@ def write_run(repo: Repo, run_id: str, files: dict[str, bytes]) -> None:
         except OSError:
             pass
         atomic_write(target, data)
+
+
+_TEMP_NAMES = itertools.count()
+
+
+def write_fetched(repo: Repo, fetched: Iterable[tuple[str, dict[str, bytes]]]) -> None:
+    """Write many runs (a fetch's) into the mirror: each file through a temp file and a rename, so a
+    reader never sees half of one, but with no fsync and paths relative to one open folder. The
+    mirror is derived: `git prov mirror` rebuilds it, a later fetch refills a run that is missing
+    and verify names a file that differs, so a crash costs a rebuild, never a run."""
+    ensure_gitignore(repo)
+    folder = root(repo) / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    at = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for run_id, files in fetched:
+            try:
+                os.mkdir(run_id, dir_fd=at)
+                fresh = True
+            except FileExistsError:
+                fresh = False
+            for name, data in files.items():
+                if fresh or _differs_at(at, f"{run_id}/{name}", data):
+                    _write_at(at, run_id, name, data)
+    finally:
+        os.close(at)
+
+
+def _write_at(at: int, run_id: str, name: str, data: bytes) -> None:
+    tmp = f"{run_id}/.{name}.{os.getpid()}.{next(_TEMP_NAMES)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=at)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=at)
+        raise
+    os.close(fd)
+    os.replace(tmp, f"{run_id}/{name}", src_dir_fd=at, dst_dir_fd=at)
+
+
+def _differs_at(at: int, path: str, data: bytes) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY, dir_fd=at)
+    except OSError:
+        return True
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read(len(data) + 1) != data
+    except OSError:
+        return True
 
 
 def rebuild(repo: Repo) -> tuple[int, int]:
