@@ -22,6 +22,7 @@ into a temporary folder, run with this venv): the "today's rate" of the issue, i
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -108,13 +109,18 @@ def fresh_clone(base: Path, remote: Path, name: str) -> Path:
     return path
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+Timing = tuple[float, float]  # (wall s, CPU s: user + system of the command and everything it waited for)
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> Timing:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')}")
-    return took
+    return took, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def main_tree(base: Path) -> Path:
@@ -161,12 +167,13 @@ def main() -> None:
             src = main_tree(base)
             prov["main"] = [PYTHON, "-m", "prov_git"]
             envs["main"] = {**env, "PYTHONPATH": str(src)}
-        fetch_cases: dict[str, Callable[[Path], float]] = {
+        load_before = os.getloadavg()[0]
+        fetch_cases: dict[str, Callable[[Path], Timing]] = {
             "git fetch (baseline)": lambda c: timed(["git", "fetch", "-q", "origin", f"{REF}:{REF}"], c, env)}
         for label in prov:
             fetch_cases[f"git prov fetch ({label})"] = (
                 lambda c, label=label: timed([*prov[label], "fetch", "-q"], c, envs[label]))  # type: ignore[misc]
-        times: dict[str, list[float]] = {name: [] for name in fetch_cases}
+        times: dict[str, list[Timing]] = {name: [] for name in fetch_cases}
         names = list(fetch_cases)
         for r in range(rounds):
             for k in range(len(names)):
@@ -176,35 +183,44 @@ def main() -> None:
         fetched = {label: fresh_clone(base, remote, f"fetched-{i}") for i, label in enumerate(prov)}
         for label, path in fetched.items():
             timed([*prov[label], "fetch", "-q"], path, envs[label])
-        verify_cases: dict[str, Callable[[], float]] = {
+        verify_cases: dict[str, Callable[[], Timing]] = {
             "git archive (baseline)": lambda: timed(["sh", "-c", f"git archive {REF} > /dev/null"],
                                                     next(iter(fetched.values())), env)}
         for label in prov:
             verify_cases[f"git prov verify --all ({label})"] = (
                 lambda label=label: timed([*prov[label], "verify", "--all"], fetched[label], envs[label]))  # type: ignore[misc]
-        vtimes: dict[str, list[float]] = {name: [] for name in verify_cases}
+        vtimes: dict[str, list[Timing]] = {name: [] for name in verify_cases}
         vnames = list(verify_cases)
         for r in range(rounds):
             for k in range(len(vnames)):
                 name = vnames[(r + k) % len(vnames)]
                 vtimes[name].append(verify_cases[name]())
-        print(f"\n{count} runs, {rounds} rounds, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}\n")
-        print("| case | median | ms/run | × baseline |" + (" × main |" if "main" in prov else ""))
-        print("|---|---|---|---|" + ("---|" if "main" in prov else ""))
-        for table, base_name in ((times, "git fetch (baseline)"), (vtimes, "git archive (baseline)")):
-            for name, values in table.items():
-                ratio = statistics.median(a / b for a, b in zip(values, table[base_name], strict=True))
-                median = statistics.median(values)
-                row = f"| {name} | {median:.2f} s | {1000 * median / count:.3f} | {ratio:.2f}× |"
-                if "main" in prov:
-                    main_name = name.replace("(this tree)", "(main)")
-                    if main_name != name and main_name in table:
-                        speed = statistics.median(m / a for a, m in zip(values, table[main_name], strict=True))
-                        row += f" {speed:.1f}× faster |"
-                    else:
-                        row += " |"
-                print(row)
+        print(f"\n{count} runs, {rounds} rounds, {os.cpu_count()} cores, load average {load_before:.1f} at the "
+              f"start, {os.getloadavg()[0]:.1f} at the end\n")
+        report(times, "git fetch (baseline)", count, "main" in prov)
+        report(vtimes, "git archive (baseline)", count, "main" in prov, header=False)
 
+
+def report(table: dict[str, list[Timing]], base_name: str, count: int, with_main: bool, header: bool = True) -> None:
+    """Medians of wall and CPU per run, and the medians of the same-round ratios to the baseline and to main."""
+    if header:
+        print("| case | wall | wall ms/run | CPU ms/run | wall × baseline | CPU × baseline |"
+              + (" main ÷ this (wall, CPU) |" if with_main else ""))
+        print("|---|---|---|---|---|---|" + ("---|" if with_main else ""))
+    for name, values in table.items():
+        row = (f"| {name} | {statistics.median(v[0] for v in values):.2f} s | "
+               f"{1000 * statistics.median(v[0] for v in values) / count:.3f} | "
+               f"{1000 * statistics.median(v[1] for v in values) / count:.3f} | "
+               f"{ratio(values, table[base_name], 0):.1f}× | {ratio(values, table[base_name], 1):.1f}× |")
+        main_name = name.replace("(this tree)", "(main)")
+        if with_main:
+            row += (f" {ratio(table[main_name], values, 0):.2f}×, {ratio(table[main_name], values, 1):.2f}× |"
+                    if main_name != name and main_name in table else " |")
+        print(row)
+
+
+def ratio(values: list[Timing], baseline: list[Timing], which: int) -> float:
+    return statistics.median(a[which] / max(b[which], 1e-6) for a, b in zip(values, baseline, strict=True))
 
 if __name__ == "__main__":
     main()
