@@ -191,21 +191,27 @@ def load_all(repo: Repo) -> list[Loaded]:
     from prov_git.store.remote import stored_runs
 
     listed = stored_runs(repo)
-    if len(listed) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return [checked_run(run_id, files) for run_id, files in listed]
+    cores = os.cpu_count() or 1
     import multiprocessing
 
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if len(listed) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [checked_run(run_id, files) for run_id, files in listed]
-    with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
-        found = pool.imap(_record_and_problems, listed, chunksize=64)
-        return [Loaded(run_id, files, record, problems)
-                for (run_id, files), (record, problems) in zip(listed, found, strict=True)]
+    global _LISTED
+    _LISTED = listed  # forked workers find the files here: only indices go out, only answers come back
+    try:
+        with multiprocessing.get_context("fork").Pool(cores) as pool:
+            found = pool.imap(_record_and_problems, range(len(listed)), chunksize=64)
+            return [Loaded(run_id, files, record, problems)
+                    for (run_id, files), (record, problems) in zip(listed, found, strict=True)]
+    finally:
+        _LISTED = []
 
 
-def _record_and_problems(item: tuple[str, dict[str, bytes]]) -> tuple[rec.Record | None, list[Problem]]:
-    """checked_run in a worker: the files stay with the parent, only the answer comes back."""
-    loaded = checked_run(*item)
+_LISTED: list[tuple[str, dict[str, bytes]]] = []
+
+
+def _record_and_problems(index: int) -> tuple[rec.Record | None, list[Problem]]:
+    loaded = checked_run(*_LISTED[index])
     return loaded.record, loaded.problems
 
 

@@ -150,10 +150,18 @@ def in_stored_form(data: bytes, record: Any) -> bool:
 
 
 def _line_count(flat: bytes) -> int:
-    """Lines encode() writes for the (",", ": ") form flat: one more than its breaks (see above)."""
-    outside = b"\0".join(flat.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
-    opened = outside.count(b"{") + outside.count(b"[") - outside.count(b"{}") - outside.count(b"[]")
-    return 1 + outside.count(b",") + 2 * opened
+    """Lines encode() writes for the (",", ": ") form flat: one, plus one per comma and two per
+    non-empty container outside strings. Empty pairs go first, each to a digit (no escape or quote
+    involves a bracket; deleting them would make `[{}]` look empty). Then escapes: a run of
+    backslashes pairs up from its start, so dropping every backslash pair and then every escaped
+    quote leaves only the quotes that delimit strings. Outside them, after keeping only quotes,
+    commas and openers, the rest is counted."""
+    plain = flat.replace(b"{}", b"0").replace(b"[]", b"0").replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(plain.translate(None, delete=_NOT_COUNTED).split(b'"')[::2])
+    return 1 + outside.count(b",") + 2 * (len(outside) - outside.count(b","))
+
+
+_NOT_COUNTED = bytes(c for c in range(256) if c not in b'",{[')
 
 
 def _breaks_and_indents_ok(lines: list[bytes], body: list[bytes]) -> bool:
