@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,34 +185,46 @@ def checked_run(run_id: str, stored: dict[str, bytes]) -> Loaded:
 PARALLEL_FROM = 400  # runs: below this, a second process costs more than it saves
 
 
-def load_all(repo: Repo) -> list[Loaded]:
+def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
     """checked_run of every run of the ref, sorted by id: the blobs read in one stream, the checks
-    (CPU-bound, pure) on every core when there are many."""
-    from prov_git.store.remote import stored_runs
+    (CPU-bound, pure) on every core when there are many; progress: a counter on stderr."""
+    from prov_git.store.remote import counter, stored_runs
 
     listed = stored_runs(repo)
+    show = counter("checking runs") if progress else (lambda done, total: None)
     cores = os.cpu_count() or 1
     import multiprocessing
 
     if len(listed) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [checked_run(run_id, files) for run_id, files in listed]
+        return _gathered(listed, map(_answer, listed), show)
     global _LISTED
     _LISTED = listed  # forked workers find the files here: only indices go out, only answers come back
     try:
         with multiprocessing.get_context("fork").Pool(cores) as pool:
-            found = pool.imap(_record_and_problems, range(len(listed)), chunksize=64)
-            return [Loaded(run_id, files, record, problems)
-                    for (run_id, files), (record, problems) in zip(listed, found, strict=True)]
+            return _gathered(listed, pool.imap(_record_and_problems, range(len(listed)), chunksize=64), show)
     finally:
         _LISTED = []
+
+
+def _gathered(listed: list[tuple[str, dict[str, bytes]]], found: Iterable[tuple[rec.Record | None, list[Problem]]],
+              show: Callable[[int, int], None]) -> list[Loaded]:
+    out = []
+    for done, ((run_id, stored), (record, problems)) in enumerate(zip(listed, found, strict=True), 1):
+        out.append(Loaded(run_id, stored, record, problems))
+        show(done, len(listed))
+    return out
 
 
 _LISTED: list[tuple[str, dict[str, bytes]]] = []
 
 
-def _record_and_problems(index: int) -> tuple[rec.Record | None, list[Problem]]:
-    loaded = checked_run(*_LISTED[index])
+def _answer(item: tuple[str, dict[str, bytes]]) -> tuple[rec.Record | None, list[Problem]]:
+    loaded = checked_run(*item)
     return loaded.record, loaded.problems
+
+
+def _record_and_problems(index: int) -> tuple[rec.Record | None, list[Problem]]:
+    return _answer(_LISTED[index])
 
 
 def read_mirror(repo: Repo, run_id: str) -> dict[str, bytes] | None:
@@ -343,9 +355,10 @@ def check_path(workdir: Path, candidates: Sequence[tuple[Loaded, dict[str, Any]]
     return check_on_disk(workdir, newest_run, newest_entry), False
 
 
-def verify_all(repo: Repo) -> Report:
-    """Every run's integrity; each path on disk against every run that recorded it."""
-    loaded = load_all(repo)
+def verify_all(repo: Repo, progress: bool = False) -> Report:
+    """Every run's integrity; each path on disk against every run that recorded it (progress: a
+    counter on stderr while the runs are checked)."""
+    loaded = load_all(repo, progress)
     report = _report(repo, loaded, pins.pinned_commits(repo), [])
     if repo.workdir is not None:
         for path, candidates in sorted(recorders(loaded).items()):

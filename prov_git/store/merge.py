@@ -652,11 +652,11 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
 
 
 def walk_chain(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid | None = None,
-               now: float | None = None) -> None:
+               now: float | None = None, progress: Callable[[int, int], None] | None = None) -> None:
     """check_chain's rules that need no record, tip first; the first one broken goes to walk.error."""
     try:
         _walk(git, walk, tip_tree or _chain_commit(git, walk.tip, tip=True).tree_id,
-              time.time() if now is None else now)
+              time.time() if now is None else now, progress)
     except RefusedData as exc:
         walk.error = exc
 
@@ -676,7 +676,8 @@ def finish_chain(git: pygit2.Repository, walk: ChainWalk, checked: Checked) -> N
         checked.bad.setdefault(run_id, problem)
 
 
-def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: float) -> None:
+def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: float,
+          progress: Callable[[int, int], None] | None) -> None:
     tip, local_tip, tips = walk.tip, walk.local_tip, walk.tips
     named: dict[str, pygit2.Oid] = {}
 
@@ -690,6 +691,8 @@ def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: 
         if known(oid):
             continue
         where = f"commit {str(oid)[:12]}"
+        if progress is not None:
+            progress(len(seen) - len(stack), 0)  # commits taken off the stack so far
         if commit.commit_time > clock + limits.MAX_FUTURE_S:
             raise refused(where, "dated more than a day ahead of this clock")
         ref = runs.run_of(commit)

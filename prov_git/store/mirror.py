@@ -7,7 +7,7 @@ import itertools
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prov_git.errors import StoreError
@@ -68,7 +68,8 @@ def write_run(repo: Repo, run_id: str, files: dict[str, bytes]) -> None:
 _TEMP_NAMES = itertools.count()
 
 
-def write_fetched(repo: Repo, fetched: Iterable[tuple[str, dict[str, bytes]]]) -> None:
+def write_fetched(repo: Repo, fetched: Iterable[tuple[str, dict[str, bytes]]],
+                  progress: Callable[[int, int], None] | None = None, total: int = 0) -> None:
     """Write many runs (a fetch's) into the mirror: each file through a temp file and a rename, so a
     reader never sees half of one, but with no fsync and paths relative to one open folder. The
     mirror is derived: `git prov mirror` rebuilds it, a later fetch refills a run that is missing
@@ -78,7 +79,9 @@ def write_fetched(repo: Repo, fetched: Iterable[tuple[str, dict[str, bytes]]]) -
     folder.mkdir(parents=True, exist_ok=True)
     at = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        for run_id, files in fetched:
+        for done, (run_id, files) in enumerate(fetched, 1):
+            if progress is not None:
+                progress(done, total)
             try:
                 os.mkdir(run_id, dir_fd=at)
                 fresh = True

@@ -233,9 +233,9 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
         if not checked.bad:  # a tracking ref would keep the runs set aside alive through gc
             _set_tracking(repo, remote, tip, "fetch")
     if checked.bad:
-        return _set_aside(repo, remote, tip, checked)
+        return _set_aside(repo, remote, tip, checked, progress)
     _clear_quarantine(repo, remote)
-    return _merge(repo, remote, tip, checked.blobs)
+    return _merge(repo, remote, tip, checked.blobs, progress)
 
 
 def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progress: bool) -> merge.Checked:
@@ -252,9 +252,11 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
         assert local_tip is None or isinstance(local_tip, pygit2.Commit)
         walk = merge.new_walk(view, tip, local_tip)
         checked = merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id,
-                                       _counter("checking runs") if progress else None,
+                                       counter("checking runs") if progress else None,
                                        reader=_blob_reader(repo, quarantine),
-                                       alongside=lambda: merge.walk_chain(view, walk, commit.tree_id))
+                                       alongside=lambda: merge.walk_chain(
+                                           view, walk, commit.tree_id, progress=counter("checking commits")
+                                           if progress else None))
         merge.finish_chain(view, walk, checked)
     except RefusedData as exc:
         raise RefusedData(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
@@ -342,7 +344,7 @@ def quarantine_ref(remote: Remote) -> str:
     return QUARANTINE_PREFIX + (re.sub(r"[^A-Za-z0-9._-]+", "_", remote.name).strip("._") or "remote")
 
 
-def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Checked) -> FetchResult:
+def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Checked, progress: bool) -> FetchResult:
     """Merge the good runs, name the others in the quarantine ref, and say so (RefusedData)."""
     merged = merge.Merged(pygit2.Oid(hex="0" * 40), [])
     if checked.good:  # else the remote's objects never left the quarantine
@@ -359,7 +361,7 @@ def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Check
     if repo.workdir is not None and merged.added:
         tip_commit = repo.git.get(merged.tip)
         assert isinstance(tip_commit, pygit2.Commit)
-        _mirror(repo, tip_commit, merged.added, checked.blobs)
+        _mirror(repo, tip_commit, merged.added, checked.blobs, progress)
     _, first = sorted(checked.bad.items())[0]
     more = f" (and {len(checked.bad) - 1} more runs)" if len(checked.bad) > 1 else ""
     count = len(merged.added)
@@ -389,10 +391,15 @@ def quarantined(repo: Repo) -> list[tuple[str, str, str]]:
     return out
 
 
-def _counter(what: str) -> Callable[[int, int], None]:
-    """A progress line on stderr, like git's own: 'git prov: checking runs: 42% (420/1000)'."""
+def counter(what: str) -> Callable[[int, int], None]:
+    """A progress line on stderr, like git's own: 'git prov: checking runs: 42% (420/1000)'; a total
+    of 0 means not known yet: 'git prov: checking commits: 4200'. Callers pass it only on a terminal."""
     def show(done: int, total: int) -> None:
-        if total >= 100 and (done % 50 == 0 or done == total):
+        if total == 0:
+            if done % 500 == 0:
+                sys.stderr.write(f"\rgit prov: {what}: {done}")
+                sys.stderr.flush()
+        elif total >= 100 and (done % 50 == 0 or done == total):
             end = ", done.\n" if done == total else ""
             sys.stderr.write(f"\rgit prov: {what}: {100 * done // total}% ({done}/{total}){end}")
             sys.stderr.flush()
@@ -412,7 +419,8 @@ def _set_tracking(repo: Repo, remote: Remote, oid: pygit2.Oid, action: str) -> N
             time.sleep(random.uniform(0.005, 0.02))
 
 
-def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid, blobs: dict[str, dict[str, pygit2.Oid]]) -> FetchResult:
+def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid, blobs: dict[str, dict[str, pygit2.Oid]],
+           progress: bool) -> FetchResult:
     remote_tip = repo.git.get(tip)
     assert isinstance(remote_tip, pygit2.Commit)
     try:
@@ -422,12 +430,12 @@ def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid, blobs: dict[str, dict[st
         raise RunConflict(f"{exc}; kept the local runs and merged nothing; compare with "
                           f"`git diff {runs.REF} {theirs} -- {runs.run_dir(first)}`", exc.run_ids) from None
     if repo.workdir is not None and merged.added:
-        _mirror(repo, repo.git.get(merged.tip), merged.added, blobs)
+        _mirror(repo, repo.git.get(merged.tip), merged.added, blobs, progress)
     return FetchResult(remote, str(tip), merged.added)
 
 
 def _mirror(repo: Repo, head: pygit2.Commit, run_ids: list[str],
-            blobs: dict[str, dict[str, pygit2.Oid]] | None = None) -> None:
+            blobs: dict[str, dict[str, pygit2.Oid]] | None = None, progress: bool = False) -> None:
     """Write the fetched runs into .prov/runs/ (store/mirror.py: no fsync, the mirror is derived);
     the blobs the checks listed are read in one stream, any other run from the tree."""
     known = blobs or {}
@@ -442,7 +450,7 @@ def _mirror(repo: Repo, head: pygit2.Commit, run_ids: list[str],
             else:
                 yield run_id, {name: next(contents) for name in names}
 
-    mirror.write_fetched(repo, fetched())
+    mirror.write_fetched(repo, fetched(), counter("writing the mirror") if progress else None, len(listed))
 
 
 # ------------------------------------------------------------------------------ push
