@@ -458,15 +458,31 @@ def _entry_bytes(oid_size: int) -> re.Pattern[bytes]:
 
 class _Tips:
     """Tree entries for the walk: the fetched tip's trees by name (parsed strictly, kept), older
-    commits' trees as sets of whole entry bytes (a bounded cache: compared as sets, in C; only the
-    few entries that differ are split into fields). A run whose folder differs between an older
-    commit and the tip is set aside (in bad)."""
+    commits' trees as raw bytes (a bounded cache), compared as sets of whole entry bytes in C; only
+    the few entries that differ are split into fields. A run whose folder differs between an older
+    commit and the tip is set aside (in bad).
+
+    Most older trees are runs/ and runs/<xx>/ folders: entries of one size ("40000 <name>\\0<id>"),
+    checked as such once (_fixed_size). Then a run commit's tree at those levels is its parent's
+    with one entry added or replaced, which two comparisons prove without parsing it."""
 
     def __init__(self, git: pygit2.Repository) -> None:
         self.git = git
         self.bad: dict[str, str] = {}  # run id -> problem, applied to Checked once the runs are checked
+        self.commit_cache: dict[tuple[pygit2.Oid, bool], pygit2.Commit] = {}
         self.tip_cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
-        self.raw_cache: dict[pygit2.Oid, tuple[bytes, frozenset[bytes]]] = {}
+        self.trees: dict[pygit2.Oid, tuple[bytes, int]] = {}  # raw tree, its entry size (0: mixed)
+        self.sets: dict[pygit2.Oid, frozenset[bytes]] = {}
+
+    def commit(self, oid: pygit2.Oid, tip: bool = False) -> pygit2.Commit:
+        """_chain_commit, remembered: the walk asks for each commit as itself, as a parent (twice
+        for a run commit) and for its dates."""
+        found = self.commit_cache.get((oid, tip))
+        if found is None:
+            if len(self.commit_cache) > 4096:
+                self.commit_cache.clear()
+            found = self.commit_cache[(oid, tip)] = _chain_commit(self.git, oid, tip=tip)
+        return found
 
     def entries(self, oid: pygit2.Oid, where: str) -> dict[bytes, Entry]:
         found = self.tip_cache.get(oid)
@@ -474,41 +490,101 @@ class _Tips:
             found = self.tip_cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
         return found
 
-    def data(self, oid: pygit2.Oid, where: str) -> tuple[bytes, frozenset[bytes]]:
-        """The raw tree object and the set of its entries; refuses a malformed tree."""
-        found = self.raw_cache.get(oid)
-        if found is None:
-            if len(self.raw_cache) > 4096:  # bounded: a 100,000-run chain has as many runs/ trees
-                self.raw_cache.clear()
-            data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
-            entries = _entry_bytes(len(oid.raw)).findall(data)
-            # findall's matches do not overlap and come in order: lengths adding up to the whole
-            # tree mean they tile it, exactly as the strict parse (each entry parses one way) does.
-            if sum(map(len, entries)) != len(data):
-                raise refused(where, "malformed tree object")
-            found = self.raw_cache[oid] = data, frozenset(entries)
+    def _keep(self, oid: pygit2.Oid, data: bytes, size: int) -> tuple[bytes, int]:
+        if len(self.trees) > 2048:  # bounded: a 100,000-run chain has as many runs/ trees
+            self.trees.clear()
+            self.sets.clear()
+        found = self.trees[oid] = data, size
+        return found
+
+    def data(self, oid: pygit2.Oid, where: str) -> tuple[bytes, int]:
+        """The raw tree object and its entry size (0 when its entries differ in size); refuses a
+        malformed tree."""
+        found = self.trees.get(oid)
+        if found is not None:
+            return found
+        data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
+        size = _fixed_size(data, len(oid.raw))
+        if not size:
+            entries = _parsed(data, len(oid.raw), where)
+        found = self._keep(oid, data, size)
+        if not size:
+            self.sets[oid] = frozenset(entries)
         return found
 
     def raw(self, oid: pygit2.Oid, where: str) -> frozenset[bytes]:
-        return self.data(oid, where)[1]
+        """The set of the tree's whole entries."""
+        data, size = self.data(oid, where)
+        found = self.sets.get(oid)
+        if found is None:
+            entries = (data[at:at + size] for at in range(0, len(data), size)) if size else _parsed(
+                data, len(oid.raw), where)
+            found = self.sets[oid] = frozenset(entries)
+        return found
+
+    def new_entries(self, tree: pygit2.Oid, base: pygit2.Oid | None, where: str, base_where: str,
+                    hint: bytes | None) -> list[_Raw]:
+        """The entries of tree that base lacks, split, by name; hint: the one name a run commit
+        adds or changes at this level, tried first."""
+        if base is not None and hint is not None:
+            one = self._one_more(tree, base, hint, where, base_where)
+            if one is not None:
+                return one
+        mine = self.raw(tree, where)
+        return _split(mine - self.raw(base, base_where) if base is not None else mine, len(tree.raw))
+
+    def _one_more(self, tree: pygit2.Oid, base: pygit2.Oid, name: bytes, where: str, base_where: str
+                  ) -> list[_Raw] | None:
+        """When one of tree and base is known to hold entries of one size and the two differ only in
+        the entry called name (added, or its id changed), byte for byte around it: that entry, or
+        nothing if base already held it; else None. Whole entries of the known one around one
+        well-formed entry make the other well-formed too, so it is kept without a parse (the walk
+        meets each tree first as a base, then as the tree of the next commit)."""
+        needle = TREE_MODE + b" " + name + b"\0"
+        size = len(needle) + len(tree.raw)
+        mine, old = self.trees.get(tree), self.trees.get(base)
+        if mine is None and old is None:
+            old = self.data(base, base_where)
+        if (mine is not None and mine[1] != size) or (old is not None and old[1] != size):
+            return None
+        data = mine[0] if mine is not None else _read(self.git, tree, pygit2.enums.ObjectType.TREE, where)
+        before = old[0] if old is not None else _read(self.git, base, pygit2.enums.ObjectType.TREE, base_where)
+        at = _aligned(data, needle, size)
+        if at < 0 or data[:at] != before[:at]:
+            return None
+        rest = data[at + size:]
+        if rest != before[at:] and (len(data) != len(before) or not before.startswith(needle, at)
+                                    or rest != before[at + size:]):
+            return None
+        if mine is None:
+            self._keep(tree, data, size)
+        if old is None:
+            self._keep(base, before, size)
+        entry = data[at:at + size]
+        return [] if _aligned(before, entry, size) >= 0 else [(TREE_MODE, name, entry[-len(tree.raw):])]
 
     def child(self, oid: pygit2.Oid, name: bytes, where: str) -> tuple[bytes, pygit2.Oid] | None:
         """(mode, id) of the entry called name in an older tree, or None: a substring search, then
-        the whole entry looked up in the set (a match inside an object id is never an entry)."""
-        data, entries = self.data(oid, where)
+        the whole entry checked (a match inside an object id is never an entry)."""
+        data, size = self.data(oid, where)
+        oid_size = len(oid.raw)
+        if size:  # every entry a folder of this size: only a match at an entry's start counts
+            at = _aligned(data, TREE_MODE + b" " + name + b"\0", size)
+            return None if at < 0 else (TREE_MODE, pygit2.Oid(raw=data[at + size - oid_size:at + size]))
+        entries = self.raw(oid, where)
         needle = b" " + name + b"\0"
-        size = len(oid.raw)
         at = data.find(needle)
         if at < 0:
             return None
         while at >= 0:
             for mode in (TREE_MODE, BLOB_MODE, *_ODD_MODES):
-                whole = mode + data[at:at + len(needle) + size]
+                whole = mode + data[at:at + len(needle) + oid_size]
                 if data.startswith(mode, at - len(mode)) and whole in entries:
-                    return mode, pygit2.Oid(raw=whole[-size:])
+                    return mode, pygit2.Oid(raw=whole[-oid_size:])
             at = data.find(needle, at + 1)
         # An entry of another mode, or a name found only inside object ids: every entry decides.
-        return next(((mode, pygit2.Oid(raw=raw)) for mode, other, raw in _split(entries, size) if other == name), None)
+        return next(((mode, pygit2.Oid(raw=raw)) for mode, other, raw in _split(entries, oid_size) if other == name),
+                    None)
 
     def path(self, oid: pygit2.Oid, names: list[bytes], where: str) -> pygit2.Oid | None:
         """The id at names below tree oid (each step but the last a folder), or None."""
@@ -523,24 +599,63 @@ class _Tips:
         self.bad.setdefault(run_id, problem)
 
 
+def _parsed(data: bytes, oid_size: int, where: str) -> list[bytes]:
+    """The whole entries of a tree, refusing a malformed one."""
+    entries = _entry_bytes(oid_size).findall(data)
+    # findall's matches do not overlap and come in order: lengths adding up to the whole tree mean
+    # they tile it, exactly as the strict parse (each entry parses one way) does.
+    if sum(map(len, entries)) != len(data):
+        raise refused(where, "malformed tree object")
+    return entries
+
+
+def _fixed_size(data: bytes, oid_size: int) -> int:
+    """The size of every entry when the tree is only folder entries whose names have one length
+    and hold no NUL ("40000 <name>\\0<id>", as in runs/ and runs/<xx>/): then its entries are its
+    slices of that size, as the strict parse finds them. 0 otherwise. Strided slices, all in C."""
+    nul = data.find(b"\0")
+    if nul < 7 or not data.startswith(TREE_MODE + b" "):
+        return 0
+    size = nul + 1 + oid_size
+    count = len(data) // size
+    if len(data) % size:
+        return 0
+    for at, byte in enumerate(TREE_MODE + b" "):
+        if data[at::size] != bytes((byte,)) * count:
+            return 0
+    if data[nul::size] != b"\0" * count:
+        return 0
+    in_ids = sum(data[at::size].count(0) for at in range(nul + 1, size))
+    return size if data.count(0) == count + in_ids else 0  # no NUL inside a name
+
+
+def _aligned(data: bytes, needle: bytes, size: int) -> int:
+    """The first offset of needle in data that is a multiple of size, or -1."""
+    at = data.find(needle)
+    while at >= 0 and at % size:
+        at = data.find(needle, at + 1)
+    return at
+
+
 def _split(entries: frozenset[bytes], oid_size: int) -> list[_Raw]:
     one = _tree_syntax(oid_size)[1]
     return sorted((cast(_Raw, one.fullmatch(e).groups()) for e in entries), key=lambda e: e[1])  # type: ignore[union-attr]
 
 
 def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: pygit2.Oid, where: str,
-                  path: str = "", depth: int = 0) -> None:
+                  path: str = "", depth: int = 0, run: str | None = None) -> None:
     """Every run folder (and forget entry) of an older chain commit's tree is the tip's, byte for
     byte: so the tip's checks cover every object the chain keeps alive. A run folder that differs
     sets that run aside (the fetched commits are then never merged); anything else refuses the
     chain. Only entries that differ from the parent's tree (base: already held to this rule, or
-    known here) are looked at, so a run commit costs a few tree reads and set differences."""
+    known here) are looked at, so a run commit costs a few tree reads and comparisons (run: the
+    run a run commit names, the entry it is expected to add at runs/ and runs/<xx>/)."""
     if tree in (tip, base):
         return
-    mine = tips.raw(tree, f"{where} {path or '(top)'}")
-    new = mine - tips.raw(base, where) if base is not None else mine
+    hint = {1: run[:2], 2: run}.get(depth) if run is not None else None
+    new = tips.new_entries(tree, base, f"{where} {path or '(top)'}", where, hint.encode() if hint else None)
     theirs = tips.entries(tip, where)
-    for mode, name, raw in _split(new, len(tree.raw)):
+    for mode, name, raw in new:
         same = theirs.get(name)
         if same is not None and same.oid.raw == raw and same.mode == mode:
             continue
@@ -554,7 +669,7 @@ def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: p
                                                     "not (only the tip's checked runs may be kept alive)")
         old = tips.child(base, name, where) if base is not None else None
         old_tree = old[1] if old is not None and old[0] == TREE_MODE else None
-        _check_within(tips, pygit2.Oid(raw=raw), old_tree, same.oid, where, shown_path, depth + 1)
+        _check_within(tips, pygit2.Oid(raw=raw), old_tree, same.oid, where, shown_path, depth + 1, run)
 
 
 def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pygit2.Tree | None
@@ -585,12 +700,12 @@ class _RunCommit(NamedTuple):
 
 
 def _met_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, where: str,
-                    tips: _Tips) -> _RunCommit:
+                    tips: _Tips, set_aside: bool) -> _RunCommit:
     names = [part.encode() for part in runs.run_dir(ref.id).split("/")]
     parents = commit.parent_ids
     here = tips.path(commit.tree_id, names, where)
-    before = tips.path(_chain_commit(git, parents[0]).tree_id, names, where) if parents else None
-    return _RunCommit(commit, ref, where, here is not None and before is None, ref.id in tips.bad)
+    before = tips.path(tips.commit(parents[0]).tree_id, names, where) if parents else None
+    return _RunCommit(commit, ref, where, here is not None and before is None, set_aside)
 
 
 def _check_run_commit(git: pygit2.Repository, met: _RunCommit, checked: Checked, local: pygit2.Tree | None) -> None:
@@ -687,7 +802,7 @@ def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: 
     stack, seen = [tip], {tip}
     while stack:
         oid = stack.pop()
-        commit = _chain_commit(git, oid, tip=oid == tip)
+        commit = tips.commit(oid, tip=oid == tip)
         if known(oid):
             continue
         where = f"commit {str(oid)[:12]}"
@@ -701,13 +816,15 @@ def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: 
                 raise refused(where, f"a second run commit for run {ref.id[:12]} (the other is "
                                      f"{str(named[ref.id])[:12]})")
             named[ref.id] = oid
-            walk.run_commits.append(_met_run_commit(git, commit, ref, where, tips))
+        set_aside = ref is not None and ref.id in tips.bad  # before this commit's own tree is looked at
         parents = runs.chain_parents(commit)
         if oid != tip:
-            base = _chain_commit(git, parents[0]).tree_id if parents else None
-            _check_within(tips, commit.tree_id, base, tip_tree, where)
+            base = tips.commit(parents[0]).tree_id if parents else None
+            _check_within(tips, commit.tree_id, base, tip_tree, where, run=ref.id if ref is not None else None)
+        if ref is not None:  # after its tree was checked: that reads the trees this looks up
+            walk.run_commits.append(_met_run_commit(git, commit, ref, where, tips, set_aside))
         for pid in parents:
-            parent = _chain_commit(git, pid)
+            parent = tips.commit(pid)
             if parent.commit_time >= commit.commit_time:
                 raise refused(where, "commit dates do not increase along the chain")
             if pid not in seen:
