@@ -553,8 +553,9 @@ class _Tips:
         if at < 0 or data[:at] != before[:at]:
             return None
         rest = data[at + size:]
-        if rest != before[at:] and (len(data) != len(before) or not before.startswith(needle, at)
-                                    or rest != before[at + size:]):
+        added = len(data) == len(before) + size and rest == before[at:]
+        changed = len(data) == len(before) and before.startswith(needle, at) and rest == before[at + size:]
+        if not (added or changed):
             return None
         if mine is None:
             self._keep(tree, data, size)
