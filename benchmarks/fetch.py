@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/fetch.py [RUNS [ROUNDS]] [--main] [--store DIR]   # default 20,000 runs, 3 rounds
 
 --store DIR keeps the built remote in DIR/remote-RUNS.git and reuses it on the next run (a 100,000-run
-remote takes minutes to build); the clones still go into a temporary folder.
+remote takes ten minutes to build); the clones still go into a temporary folder. To time a fixed
+commit while editing, run the script of a `git archive` snapshot with PROV_BENCH_REPO naming the
+repository (for --main).
 
 Builds a bare remote holding RUNS runs in the documented format (docs/format.md: one run commit per
 run, pinning the project commit, trailers, increasing dates; one template record from `git prov
@@ -127,7 +129,8 @@ def main_tree(base: Path) -> Path:
     """The main branch's prov_git, extracted: its fetch and verify run with this venv's packages."""
     out = base / "main-src"
     out.mkdir()
-    archive = subprocess.run(["git", "archive", "main", "prov_git", "schemas"], cwd=ROOT, capture_output=True,
+    repo = os.environ.get("PROV_BENCH_REPO", str(ROOT))  # a snapshot of this tree names the repository it came from
+    archive = subprocess.run(["git", "-C", repo, "archive", "main", "prov_git", "schemas"], capture_output=True,
                              check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     return out

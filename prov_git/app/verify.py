@@ -196,35 +196,40 @@ def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
     import multiprocessing
 
     if len(listed) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return _gathered(listed, map(_answer, listed), show)
+        return _gathered((checked_run(run_id, stored) for run_id, stored in listed), len(listed), show)
     global _LISTED
-    _LISTED = listed  # forked workers find the files here: only indices go out, only answers come back
+    _LISTED = listed  # forked workers find the files here: only indices go out, only problems come back
     try:
         with multiprocessing.get_context("fork").Pool(cores) as pool:
-            return _gathered(listed, pool.imap(_record_and_problems, range(len(listed)), chunksize=64), show)
+            answers = pool.imap(_problems, range(len(listed)), chunksize=64)
+            return _gathered((_parsed_here(item, *answer) for item, answer in zip(listed, answers, strict=True)),
+                             len(listed), show)
     finally:
         _LISTED = []
 
 
-def _gathered(listed: list[tuple[str, dict[str, bytes]]], found: Iterable[tuple[rec.Record | None, list[Problem]]],
-              show: Callable[[int, int], None]) -> list[Loaded]:
+def _gathered(loaded: Iterable[Loaded], total: int, show: Callable[[int, int], None]) -> list[Loaded]:
     out = []
-    for done, ((run_id, stored), (record, problems)) in enumerate(zip(listed, found, strict=True), 1):
-        out.append(Loaded(run_id, stored, record, problems))
-        show(done, len(listed))
+    for done, run in enumerate(loaded, 1):
+        out.append(run)
+        show(done, total)
     return out
 
 
 _LISTED: list[tuple[str, dict[str, bytes]]] = []
 
 
-def _answer(item: tuple[str, dict[str, bytes]]) -> tuple[rec.Record | None, list[Problem]]:
-    loaded = checked_run(*item)
-    return loaded.record, loaded.problems
+def _problems(index: int) -> tuple[bool, list[Problem]]:
+    """checked_run in a worker: whether the record is usable, and the problems (sending the record
+    back costs more than parsing it again here)."""
+    loaded = checked_run(*_LISTED[index])
+    return loaded.record is not None, loaded.problems
 
 
-def _record_and_problems(index: int) -> tuple[rec.Record | None, list[Problem]]:
-    return _answer(_LISTED[index])
+def _parsed_here(item: tuple[str, dict[str, bytes]], usable: bool, problems: list[Problem]) -> Loaded:
+    run_id, stored = item
+    record = json.loads(stored[runs.RUN_FILE].decode("utf-8"), parse_constant=rec.reject_constant) if usable else None
+    return Loaded(run_id, stored, record, problems)
 
 
 def read_mirror(repo: Repo, run_id: str) -> dict[str, bytes] | None:

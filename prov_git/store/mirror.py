@@ -163,8 +163,8 @@ def refill(repo: Repo) -> int:
     head = runs.tip(repo)
     if head is None or repo.workdir is None:
         return 0
-    folder = root(repo) / "runs"
-    missing = [i for i in runs.all_ids(repo, head) if not (folder / i / runs.RUN_FILE).exists()]
+    folder = os.fspath(root(repo) / "runs")
+    missing = [i for i in runs.all_ids(repo, head) if not os.path.exists(f"{folder}/{i}/{runs.RUN_FILE}")]
     for run_id in missing:
         write_run(repo, run_id, runs.run_files(repo, run_id, head))
     return len(missing)
