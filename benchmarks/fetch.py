@@ -1,6 +1,11 @@
 """First fetch and `verify --all` at team scale, as ms per run against same-run baselines (issue 18).
 
-    .venv/bin/python benchmarks/fetch.py [RUNS [ROUNDS]] [--main]   # default 20,000 runs, 3 rounds
+    .venv/bin/python benchmarks/fetch.py [RUNS [ROUNDS]] [--main] [--store DIR]   # default 20,000 runs, 3 rounds
+
+--store DIR keeps the built remote in DIR/remote-RUNS.git and reuses it on the next run (a 100,000-run
+remote takes ten minutes to build); the clones still go into a temporary folder. To time a fixed
+commit while editing, run the script of a `git archive` snapshot with PROV_BENCH_REPO naming the
+repository (for --main).
 
 Builds a bare remote holding RUNS runs in the documented format (docs/format.md: one run commit per
 run, pinning the project commit, trailers, increasing dates; one template record from `git prov
@@ -19,6 +24,7 @@ into a temporary folder, run with this venv): the "today's rate" of the issue, i
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -105,27 +111,49 @@ def fresh_clone(base: Path, remote: Path, name: str) -> Path:
     return path
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+Timing = tuple[float, float]  # (wall s, CPU s: user + system of the command and everything it waited for)
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> Timing:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')}")
-    return took
+    return took, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def main_tree(base: Path) -> Path:
     """The main branch's prov_git, extracted: its fetch and verify run with this venv's packages."""
     out = base / "main-src"
     out.mkdir()
-    archive = subprocess.run(["git", "archive", "main", "prov_git", "schemas"], cwd=ROOT, capture_output=True,
+    repo = os.environ.get("PROV_BENCH_REPO", str(ROOT))  # a snapshot of this tree names the repository it came from
+    archive = subprocess.run(["git", "-C", repo, "archive", "main", "prov_git", "schemas"], capture_output=True,
                              check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     return out
 
 
+def kept_remote(base: Path, count: int, store: Path | None) -> Path:
+    """The remote of count runs: built in base, or built once into store and reused from there."""
+    if store is None:
+        return build_remote(base, count)
+    kept = store / f"remote-{count}.git"
+    if not (kept.exists() and git(kept, "for-each-ref", REF).strip()):
+        build = store / f"build-{count}"
+        subprocess.run(["rm", "-rf", str(build), str(kept)], check=True)
+        build.mkdir(parents=True)
+        os.replace(build_remote(build, count), kept)
+        subprocess.run(["rm", "-rf", str(build)], check=True)
+    return kept
+
+
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    store_at = sys.argv.index("--store") + 1 if "--store" in sys.argv else None
+    store = Path(sys.argv[store_at]).resolve() if store_at else None
+    args = [a for i, a in enumerate(sys.argv[1:], 1) if not a.startswith("--") and i != store_at]
     count = int(args[0]) if args else 20_000
     rounds = int(args[1]) if len(args) > 1 else 3
     with tempfile.TemporaryDirectory(prefix="prov-fetch-bench-") as tmp:
@@ -134,7 +162,7 @@ def main() -> None:
         env.update(harness.git_home(base))
         os.environ.update(env)
         start = time.perf_counter()
-        remote = build_remote(base, count)
+        remote = kept_remote(base, count, store)
         print(f"built a remote of {count} runs in {time.perf_counter() - start:.1f} s", file=sys.stderr)
         prov = {"this tree": [PYTHON, "-m", "prov_git"]}
         envs = {"this tree": {**env, "PYTHONPATH": str(ROOT)}}
@@ -142,12 +170,13 @@ def main() -> None:
             src = main_tree(base)
             prov["main"] = [PYTHON, "-m", "prov_git"]
             envs["main"] = {**env, "PYTHONPATH": str(src)}
-        fetch_cases: dict[str, Callable[[Path], float]] = {
+        load_before = os.getloadavg()[0]
+        fetch_cases: dict[str, Callable[[Path], Timing]] = {
             "git fetch (baseline)": lambda c: timed(["git", "fetch", "-q", "origin", f"{REF}:{REF}"], c, env)}
         for label in prov:
             fetch_cases[f"git prov fetch ({label})"] = (
                 lambda c, label=label: timed([*prov[label], "fetch", "-q"], c, envs[label]))  # type: ignore[misc]
-        times: dict[str, list[float]] = {name: [] for name in fetch_cases}
+        times: dict[str, list[Timing]] = {name: [] for name in fetch_cases}
         names = list(fetch_cases)
         for r in range(rounds):
             for k in range(len(names)):
@@ -157,35 +186,44 @@ def main() -> None:
         fetched = {label: fresh_clone(base, remote, f"fetched-{i}") for i, label in enumerate(prov)}
         for label, path in fetched.items():
             timed([*prov[label], "fetch", "-q"], path, envs[label])
-        verify_cases: dict[str, Callable[[], float]] = {
+        verify_cases: dict[str, Callable[[], Timing]] = {
             "git archive (baseline)": lambda: timed(["sh", "-c", f"git archive {REF} > /dev/null"],
                                                     next(iter(fetched.values())), env)}
         for label in prov:
             verify_cases[f"git prov verify --all ({label})"] = (
                 lambda label=label: timed([*prov[label], "verify", "--all"], fetched[label], envs[label]))  # type: ignore[misc]
-        vtimes: dict[str, list[float]] = {name: [] for name in verify_cases}
+        vtimes: dict[str, list[Timing]] = {name: [] for name in verify_cases}
         vnames = list(verify_cases)
         for r in range(rounds):
             for k in range(len(vnames)):
                 name = vnames[(r + k) % len(vnames)]
                 vtimes[name].append(verify_cases[name]())
-        print(f"\n{count} runs, {rounds} rounds, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}\n")
-        print("| case | median | ms/run | × baseline |" + (" × main |" if "main" in prov else ""))
-        print("|---|---|---|---|" + ("---|" if "main" in prov else ""))
-        for table, base_name in ((times, "git fetch (baseline)"), (vtimes, "git archive (baseline)")):
-            for name, values in table.items():
-                ratio = statistics.median(a / b for a, b in zip(values, table[base_name], strict=True))
-                median = statistics.median(values)
-                row = f"| {name} | {median:.2f} s | {1000 * median / count:.3f} | {ratio:.2f}× |"
-                if "main" in prov:
-                    main_name = name.replace("(this tree)", "(main)")
-                    if main_name != name and main_name in table:
-                        speed = statistics.median(m / a for a, m in zip(values, table[main_name], strict=True))
-                        row += f" {speed:.1f}× faster |"
-                    else:
-                        row += " |"
-                print(row)
+        print(f"\n{count} runs, {rounds} rounds, {os.cpu_count()} cores, load average {load_before:.1f} at the "
+              f"start, {os.getloadavg()[0]:.1f} at the end\n")
+        report(times, "git fetch (baseline)", count, "main" in prov)
+        report(vtimes, "git archive (baseline)", count, "main" in prov, header=False)
 
+
+def report(table: dict[str, list[Timing]], base_name: str, count: int, with_main: bool, header: bool = True) -> None:
+    """Medians of wall and CPU per run, and the medians of the same-round ratios to the baseline and to main."""
+    if header:
+        print("| case | wall | wall ms/run | CPU ms/run | wall × baseline | CPU × baseline |"
+              + (" main ÷ this (wall, CPU) |" if with_main else ""))
+        print("|---|---|---|---|---|---|" + ("---|" if with_main else ""))
+    for name, values in table.items():
+        row = (f"| {name} | {statistics.median(v[0] for v in values):.2f} s | "
+               f"{1000 * statistics.median(v[0] for v in values) / count:.3f} | "
+               f"{1000 * statistics.median(v[1] for v in values) / count:.3f} | "
+               f"{ratio(values, table[base_name], 0):.1f}× | {ratio(values, table[base_name], 1):.1f}× |")
+        main_name = name.replace("(this tree)", "(main)")
+        if with_main:
+            row += (f" {ratio(table[main_name], values, 0):.2f}×, {ratio(table[main_name], values, 1):.2f}× |"
+                    if main_name != name and main_name in table else " |")
+        print(row)
+
+
+def ratio(values: list[Timing], baseline: list[Timing], which: int) -> float:
+    return statistics.median(a[which] / max(b[which], 1e-6) for a, b in zip(values, baseline, strict=True))
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
             return None, [Problem(run_id, "schema", where, f"status.{key} {record['status'].get(key)!r} is not "
                                                            "an RFC 3339 UTC time")]
     problems = []
-    if rec.encode(record) != data:
+    if not rec.in_stored_form(data, record):
         problems.append(Problem(run_id, "record", where, "is not in the one byte form git prov writes "
                                                          "(sorted keys, two-space indent, no duplicate keys)"))
     try:
@@ -171,10 +171,64 @@ def _short(entry: dict[str, Any] | None) -> str:
 
 
 def load_run(repo: Repo, run_id: str) -> Loaded:
-    stored = runs.run_files(repo, run_id)
+    return checked_run(run_id, runs.run_files(repo, run_id))
+
+
+def checked_run(run_id: str, stored: dict[str, bytes]) -> Loaded:
+    """The record and integrity problems of one run whose files were read: pure."""
     record, problems = check_record(run_id, stored.get(runs.RUN_FILE))
     if record is not None:
         problems += check_manifests(run_id, record, stored)
+    return Loaded(run_id, stored, record, problems)
+
+
+PARALLEL_FROM = 400  # runs: below this, a second process costs more than it saves
+
+
+def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
+    """checked_run of every run of the ref, sorted by id: the blobs read in one stream, the checks
+    (CPU-bound, pure) on every core when there are many; progress: a counter on stderr."""
+    from prov_git.store.remote import counter, stored_runs
+
+    listed = stored_runs(repo)
+    show = counter("checking runs") if progress else (lambda done, total: None)
+    cores = os.cpu_count() or 1
+    import multiprocessing
+
+    if len(listed) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _gathered((checked_run(run_id, stored) for run_id, stored in listed), len(listed), show)
+    global _LISTED
+    _LISTED = listed  # forked workers find the files here: only indices go out, only problems come back
+    try:
+        with multiprocessing.get_context("fork").Pool(cores) as pool:
+            answers = pool.imap(_problems, range(len(listed)), chunksize=64)
+            return _gathered((_parsed_here(item, *answer) for item, answer in zip(listed, answers, strict=True)),
+                             len(listed), show)
+    finally:
+        _LISTED = []
+
+
+def _gathered(loaded: Iterable[Loaded], total: int, show: Callable[[int, int], None]) -> list[Loaded]:
+    out = []
+    for done, run in enumerate(loaded, 1):
+        out.append(run)
+        show(done, total)
+    return out
+
+
+_LISTED: list[tuple[str, dict[str, bytes]]] = []
+
+
+def _problems(index: int) -> tuple[bool, list[Problem]]:
+    """checked_run in a worker: whether the record is usable, and the problems (sending the record
+    back costs more than parsing it again here)."""
+    loaded = checked_run(*_LISTED[index])
+    return loaded.record is not None, loaded.problems
+
+
+def _parsed_here(item: tuple[str, dict[str, bytes]], usable: bool, problems: list[Problem]) -> Loaded:
+    run_id, stored = item
+    record = json.loads(stored[runs.RUN_FILE].decode("utf-8"), parse_constant=rec.reject_constant) if usable else None
     return Loaded(run_id, stored, record, problems)
 
 
@@ -206,16 +260,21 @@ def stray_mirror_runs(repo: Repo, known: set[str]) -> list[Problem]:
             for name in names if not name.startswith(".") and name not in known]
 
 
-def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None) -> list[Problem]:
-    """The recorded commit and snapshot exist and are kept alive by refs/prov/runs."""
+def check_pins(repo: Repo, run: Loaded, reachable: set[str] | None,
+               kinds: dict[str, str] | None = None) -> list[Problem]:
+    """The recorded commit and snapshot exist and are kept alive by refs/prov/runs (kinds: the
+    object kinds already looked up, shared by the runs of one verify: many pin one commit)."""
     if run.record is None:
         return []
     problems = []
+    kinds = kinds if kinds is not None else {}
     for what in ("commit", "snapshot"):
         oid = run.record["git"][what]
         if not oid:
             continue
-        found = pins.kind(repo, oid)
+        found = kinds.get(oid)
+        if found is None:
+            found = kinds[oid] = pins.kind(repo, oid)
         if found == "missing":
             problems.append(Problem(run.id, "pin", f"git.{what} {oid[:12]}", "does not exist in the object store"))
         elif found != "commit":
@@ -301,9 +360,10 @@ def check_path(workdir: Path, candidates: Sequence[tuple[Loaded, dict[str, Any]]
     return check_on_disk(workdir, newest_run, newest_entry), False
 
 
-def verify_all(repo: Repo) -> Report:
-    """Every run's integrity; each path on disk against every run that recorded it."""
-    loaded = [load_run(repo, run_id) for run_id in sorted(runs.all_ids(repo))]
+def verify_all(repo: Repo, progress: bool = False) -> Report:
+    """Every run's integrity; each path on disk against every run that recorded it (progress: a
+    counter on stderr while the runs are checked)."""
+    loaded = load_all(repo, progress)
     report = _report(repo, loaded, pins.pinned_commits(repo), [])
     if repo.workdir is not None:
         for path, candidates in sorted(recorders(loaded).items()):
@@ -330,9 +390,10 @@ def set_aside(repo: Repo) -> list[Problem]:
 def _report(repo: Repo, loaded: Sequence[Loaded], reachable: set[str] | None,
             pairs: Iterable[tuple[Loaded, dict[str, Any]]]) -> Report:
     report = Report(runs=[r.id for r in loaded])
+    kinds: dict[str, str] = {}
     for run in loaded:
         report.problems += run.problems
-        report.problems += check_pins(repo, run, reachable)
+        report.problems += check_pins(repo, run, reachable, kinds)
         if repo.workdir is not None:
             report.problems += compare_mirror(run.id, run.files, read_mirror(repo, run.id))
     if repo.workdir is not None:  # a bare repository has no files to hold the runs to

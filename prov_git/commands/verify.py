@@ -4,6 +4,7 @@ check holds, 1 on any problem."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -36,7 +37,8 @@ def verify(run_specs: tuple[str, ...], check_all: bool, signatures: bool, requir
     repo = open_here()
     if signatures or require_signed:
         return _signatures(checks.verify_signatures(repo, run_specs), require_signed, as_json)
-    report = checks.verify_all(repo) if check_all else checks.verify_specs(repo, run_specs or ("@",))
+    progress = sys.stderr.isatty() and not as_json  # a counter while --all checks the runs
+    report = checks.verify_all(repo, progress) if check_all else checks.verify_specs(repo, run_specs or ("@",))
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True, ensure_ascii=False))
     else:

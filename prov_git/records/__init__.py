@@ -9,7 +9,9 @@ from prov_git.records.codec import (
     compute_id,
     decode,
     encode,
+    in_stored_form,
     reject_constant,
 )
 
-__all__ = ["SCHEMA_VERSION", "Record", "assemble", "canonical", "compute_id", "decode", "encode", "reject_constant"]
+__all__ = ["SCHEMA_VERSION", "Record", "assemble", "canonical", "compute_id", "decode", "encode", "in_stored_form",
+           "reject_constant"]

@@ -124,6 +124,72 @@ def encode(record: Mapping[str, Any]) -> bytes:
     return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
+_OPENERS = frozenset(b"{[")
+_CLOSERS = frozenset(b"}]")
+
+
+def in_stored_form(data: bytes, record: Any) -> bool:
+    """data == encode(record), for a record json.loads just parsed from data, without the pure-Python
+    indent encoder (json.dumps has no C path with indent; it was most of a fetched run's cost).
+
+    encode's text is the C encoder's (",", ": ") form F cut into lines, each indented two spaces per
+    open container: after an opener of a non-empty container, after each item's comma, before a
+    closer of a non-empty container. json.loads refuses raw newlines in strings, so every newline of
+    data (and the first and last byte of each line) lies outside strings, where those bytes are
+    structural. So data is encode's text exactly when: it ends with one newline; its lines without
+    their leading spaces join to F; each line break is one encode makes; there are as many breaks as
+    F needs; and each line's indent matches the depth. tests/test_canonical.py compares the two on
+    adversarial input."""
+    try:
+        flat = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ": ")).encode()
+    except (ValueError, TypeError):  # a lone surrogate has no UTF-8 form: encode() cannot write it either
+        return False
+    if not data.endswith(b"\n"):
+        return False
+    lines = data[:-1].split(b"\n")
+    body = [line.lstrip(b" ") for line in lines]
+    if b"".join(body) != flat or len(lines) != _line_count(flat):
+        return False
+    return _breaks_and_indents_ok(lines, body)
+
+
+def _line_count(flat: bytes) -> int:
+    """Lines encode() writes for the (",", ": ") form flat: one, plus one per comma and two per
+    non-empty container outside strings. Empty pairs go first, each to a digit (no escape or quote
+    involves a bracket; deleting them would make `[{}]` look empty). Then escapes: a run of
+    backslashes pairs up from its start, so dropping every backslash pair and then every escaped
+    quote leaves only the quotes that delimit strings. Outside them, after keeping only quotes,
+    commas and openers, the rest is counted."""
+    plain = flat.replace(b"{}", b"0").replace(b"[]", b"0").replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(plain.translate(None, delete=_NOT_COUNTED).split(b'"')[::2])
+    return 1 + outside.count(b",") + 2 * (len(outside) - outside.count(b","))
+
+
+_NOT_COUNTED = bytes(c for c in range(256) if c not in b'",{[')
+
+
+def _breaks_and_indents_ok(lines: list[bytes], body: list[bytes]) -> bool:
+    depth = 0
+    last = 0
+    for index, (line, text) in enumerate(zip(lines, body, strict=True)):
+        if not text:
+            return False
+        first = text[0]
+        if index:
+            if first in _CLOSERS:
+                if last in _OPENERS:  # "{" then "}" on the next line: encode writes "{}"
+                    return False
+                depth -= 1
+            elif last != 44 and last not in _OPENERS:  # 44 is ","
+                return False
+        if len(line) - len(text) != 2 * depth:
+            return False
+        last = text[-1]
+        if last in _OPENERS:
+            depth += 1
+    return depth == 0
+
+
 def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 

@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
-from prov_git.records import Record, decode, encode, limits
+from prov_git.records import Record, decode, in_stored_form, limits
 from prov_git.store import chain_rules, forgotten, runs, sign
 from prov_git.store.repo import Repo
 
@@ -149,7 +149,7 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
         raise refused(where, problem) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
         raise refused(where, f"has no canonical form to hash ({exc})") from None
-    if encode(record) != data:
+    if not in_stored_form(data, record):
         # One byte form per run: padding, duplicate keys or another layout would let two clones
         # hold different bytes under one id (and readers disagree on duplicate keys).
         raise refused(where, "is not in the one byte form git prov writes (sorted keys, two-space "
@@ -293,9 +293,9 @@ def _header(git: pygit2.Repository, oid: pygit2.Oid, want: pygit2.enums.ObjectTy
     return int(size)
 
 
-def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
-    """The files of one fetched run folder, refusing odd entries and oversized blobs (each, and all
-    together) before reading any of them."""
+def run_blobs(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, pygit2.Oid]:
+    """File name -> blob of one fetched run folder, refusing odd entries and oversized blobs (each,
+    and all together) before any of them is read."""
     folder = runs.run_dir(run_id)
     entries = _tree(git, tree, folder)
     if len(entries) > MAX_FILES_PER_RUN:
@@ -314,7 +314,30 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
     problem = limits.run_problem({name: size for name, (_, size) in sizes.items()})
     if problem is not None:
         raise refused(folder, problem)
-    return {name: bytes(git.odb.read(oid)[1]) for name, (oid, _) in sizes.items()}
+    return {name: oid for name, (oid, _) in sizes.items()}
+
+
+def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str, bytes]:
+    """The files of one fetched run folder, read after run_blobs let them through."""
+    return {name: bytes(git.odb.read(oid)[1]) for name, oid in run_blobs(git, run_id, tree).items()}
+
+
+# The contents of blobs, in the order asked, as (id, bytes); may stop early (the rest is then read
+# here). A fetch passes one `git cat-file --batch` (store/remote.py): libgit2 resolving the deltas of
+# a fresh pack in run-id order is several times slower.
+BlobReader = Callable[[list[pygit2.Oid]], Iterator[tuple[pygit2.Oid, bytes]]]
+
+
+def read_in_order(git: pygit2.Repository, oids: list[pygit2.Oid], reader: BlobReader | None
+                   ) -> Iterator[bytes]:
+    stream = reader(oids) if reader is not None else iter(())
+    for oid in oids:
+        got = next(stream, None)
+        if got is None or got[0] != oid:
+            stream = iter(())
+            yield bytes(git.odb.read(oid)[1])
+        else:
+            yield got[1]
 
 
 @dataclass
@@ -322,9 +345,10 @@ class Checked:
     """What the fetched tip tree brings: runs that passed every check, and runs set aside."""
 
     good: dict[str, pygit2.Oid] = field(default_factory=dict)  # run id -> folder tree
-    records: dict[str, Record] = field(default_factory=dict)  # of the good runs
+    records: dict[str, Record] = field(default_factory=dict)  # of the good runs: their _essentials
     bad: dict[str, str] = field(default_factory=dict)  # run id -> "path: rule"
     tree: pygit2.Oid | None = None  # the fetched tip's tree
+    blobs: dict[str, dict[str, pygit2.Oid]] = field(default_factory=dict)  # of the good runs: name -> blob
 
 
 PARALLEL_FROM = 400  # runs: below this, starting a second process costs more than it saves
@@ -338,32 +362,39 @@ def _checked(item: _Item) -> tuple[str, Record | None, str | None]:
     if files is None:
         return run_id, None, problem
     try:
-        return run_id, check_run(run_id, files, now), None
+        return run_id, _essentials(check_run(run_id, files, now)), None
     except RefusedData as exc:
         return run_id, None, str(exc)
 
 
+def _essentials(record: Record) -> Record:
+    """The fields of a checked record that the chain checks and the replay read: a worker sends
+    these back, not the whole record (pickling it both ways cost a third of a run's check)."""
+    git = record["git"]
+    return cast(Record, {"status": {"started_at": record["status"]["started_at"]},
+                         "git": {"commit": git.get("commit"), "snapshot": git.get("snapshot")}})
+
+
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
-                   progress: Callable[[int, int], None] | None = None) -> Checked:
+                   progress: Callable[[int, int], None] | None = None, *, reader: BlobReader | None = None,
+                   alongside: Callable[[], object] | None = None) -> Checked:
     """Check every run the fetched tree adds or changes. A defect of the layout refuses the whole
     tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad).
 
-    Blobs are read here, in order; decoding, schema, id and byte-form checks (CPU-bound, pure) run
-    on every core for a large fetch, while this process goes on reading."""
+    Folder trees and blob sizes are checked first, then every blob is read in one stream (reader);
+    decoding, schema, id and byte-form checks (CPU-bound, pure) run on every core for a large
+    fetch, while this process goes on reading, and meanwhile runs alongside (the chain walk)."""
     found = incoming_runs(git, local, remote_tree)
     checked = Checked(tree=remote_tree)
-    local_runs = _subtree(local, "runs")
+    listing = _listing(git, local, found)
     now = time.time()
 
     def items() -> Iterator[_Item]:
-        for run_id, tree in sorted(found.items()):
-            try:
-                if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
-                    raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are content "
-                                                        "hashes (tampering or corruption); kept the copy here")
-                yield run_id, read_run(git, run_id, tree), None, now
-            except RefusedData as exc:
-                yield run_id, None, str(exc), now
+        wanted = [oid for _, names, _ in listing if names is not None for oid in names.values()]
+        contents = read_in_order(git, wanted, reader)
+        for run_id, names, problem in listing:
+            files = None if names is None else {name: next(contents) for name in names}
+            yield run_id, files, problem, now
 
     cores = os.cpu_count() or 1
     with contextlib.ExitStack() as stack:
@@ -371,15 +402,35 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
         if len(found) >= PARALLEL_FROM and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = stack.enter_context(multiprocessing.get_context("fork").Pool(cores))
             results = pool.imap(_checked, items(), chunksize=64)
+        if alongside is not None:
+            alongside()
+        names_of = {run_id: names for run_id, names, _ in listing}
         for done, (run_id, record, problem) in enumerate(results, 1):
             if record is not None:
                 checked.records[run_id] = record
                 checked.good[run_id] = found[run_id]
+                checked.blobs[run_id] = names_of[run_id] or {}
             else:
                 checked.bad[run_id] = problem or "refused"
             if progress is not None:
                 progress(done, len(found))
     return checked
+
+
+def _listing(git: pygit2.Repository, local: pygit2.Tree | None, found: dict[str, pygit2.Oid]
+             ) -> list[tuple[str, dict[str, pygit2.Oid] | None, str | None]]:
+    """(run id, name -> blob, None) of each incoming run whose folder passes, else (run id, None, why)."""
+    local_runs = _subtree(local, "runs")
+    out: list[tuple[str, dict[str, pygit2.Oid] | None, str | None]] = []
+    for run_id, tree in sorted(found.items()):
+        try:
+            if local_runs is not None and _subtree(_subtree(local_runs, run_id[:2]), run_id) is not None:
+                raise refused(runs.run_dir(run_id), "differs from the copy here although run ids are content "
+                                                    "hashes (tampering or corruption); kept the copy here")
+            out.append((run_id, run_blobs(git, run_id, tree), None))
+        except RefusedData as exc:
+            out.append((run_id, None, str(exc)))
+    return out
 
 
 # ------------------------------------------------------------------------------ the fetched chain
@@ -406,16 +457,40 @@ def check_store_commit(git: pygit2.Repository, tip: pygit2.Oid) -> None:
 _Raw = tuple[bytes, bytes, bytes]  # (mode, name, raw object id) of a tree entry, as findall gives it
 
 
+@cache
+def _entry_bytes(oid_size: int) -> re.Pattern[bytes]:
+    """One whole tree entry, no groups: findall then gives one bytes object per entry (a third of
+    the cost of three groups and a tuple, and older trees hold up to 256 or 400 entries)."""
+    return re.compile(rb"[^ ]* [^\0]*\0.{%d}" % oid_size, re.S)
+
+
 class _Tips:
     """Tree entries for the walk: the fetched tip's trees by name (parsed strictly, kept), older
-    commits' trees as raw tuples (a bounded cache: compared as sets, in C). A run whose folder
-    differs between an older commit and the tip is set aside in checked."""
+    commits' trees as raw bytes (a bounded cache), compared as sets of whole entry bytes in C; only
+    the few entries that differ are split into fields. A run whose folder differs between an older
+    commit and the tip is set aside (in bad).
 
-    def __init__(self, git: pygit2.Repository, checked: Checked) -> None:
+    Most older trees are runs/ and runs/<xx>/ folders: entries of one size ("40000 <name>\\0<id>"),
+    checked as such once (_fixed_size). Then a run commit's tree at those levels is its parent's
+    with one entry added or replaced, which two comparisons prove without parsing it."""
+
+    def __init__(self, git: pygit2.Repository) -> None:
         self.git = git
-        self.checked = checked
+        self.bad: dict[str, str] = {}  # run id -> problem, applied to Checked once the runs are checked
+        self.commit_cache: dict[tuple[pygit2.Oid, bool], pygit2.Commit] = {}
         self.tip_cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
-        self.raw_cache: dict[pygit2.Oid, frozenset[_Raw]] = {}
+        self.trees: dict[pygit2.Oid, tuple[bytes, int]] = {}  # raw tree, its entry size (0: mixed)
+        self.sets: dict[pygit2.Oid, frozenset[bytes]] = {}
+
+    def commit(self, oid: pygit2.Oid, tip: bool = False) -> pygit2.Commit:
+        """_chain_commit, remembered: the walk asks for each commit as itself, as a parent (twice
+        for a run commit) and for its dates."""
+        found = self.commit_cache.get((oid, tip))
+        if found is None:
+            if len(self.commit_cache) > 4096:
+                self.commit_cache.clear()
+            found = self.commit_cache[(oid, tip)] = _chain_commit(self.git, oid, tip=tip)
+        return found
 
     def entries(self, oid: pygit2.Oid, where: str) -> dict[bytes, Entry]:
         found = self.tip_cache.get(oid)
@@ -423,39 +498,173 @@ class _Tips:
             found = self.tip_cache[oid] = {e.name: e for e in _tree(self.git, oid, where)}
         return found
 
-    def raw(self, oid: pygit2.Oid, where: str) -> frozenset[_Raw]:
-        found = self.raw_cache.get(oid)
-        if found is None:
-            if len(self.raw_cache) > 4096:  # bounded: a 100,000-run chain has as many runs/ trees
-                self.raw_cache.clear()
-            size = len(oid.raw)
-            data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
-            whole, one = _tree_syntax(size)
-            if whole.fullmatch(data) is None:
-                raise refused(where, "malformed tree object")
-            found = self.raw_cache[oid] = frozenset(one.findall(data))
+    def _keep(self, oid: pygit2.Oid, data: bytes, size: int) -> tuple[bytes, int]:
+        if len(self.trees) > 2048:  # bounded: a 100,000-run chain has as many runs/ trees
+            self.trees.clear()
+            self.sets.clear()
+        found = self.trees[oid] = data, size
         return found
 
+    def data(self, oid: pygit2.Oid, where: str) -> tuple[bytes, int]:
+        """The raw tree object and its entry size (0 when its entries differ in size); refuses a
+        malformed tree."""
+        found = self.trees.get(oid)
+        if found is not None:
+            return found
+        data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
+        size = _fixed_size(data, len(oid.raw))
+        if not size:
+            entries = _parsed(data, len(oid.raw), where)
+        found = self._keep(oid, data, size)
+        if not size:
+            self.sets[oid] = frozenset(entries)
+        return found
+
+    def raw(self, oid: pygit2.Oid, where: str) -> frozenset[bytes]:
+        """The set of the tree's whole entries."""
+        data, size = self.data(oid, where)
+        found = self.sets.get(oid)
+        if found is None:
+            entries = (data[at:at + size] for at in range(0, len(data), size)) if size else _parsed(
+                data, len(oid.raw), where)
+            found = self.sets[oid] = frozenset(entries)
+        return found
+
+    def new_entries(self, tree: pygit2.Oid, base: pygit2.Oid | None, where: str, base_where: str,
+                    hint: bytes | None) -> list[_Raw]:
+        """The entries of tree that base lacks, split, by name; hint: the one name a run commit
+        adds or changes at this level, tried first."""
+        if base is not None and hint is not None:
+            one = self._one_more(tree, base, hint, where, base_where)
+            if one is not None:
+                return one
+        mine = self.raw(tree, where)
+        return _split(mine - self.raw(base, base_where) if base is not None else mine, len(tree.raw))
+
+    def _one_more(self, tree: pygit2.Oid, base: pygit2.Oid, name: bytes, where: str, base_where: str
+                  ) -> list[_Raw] | None:
+        """When one of tree and base is known to hold entries of one size and the two differ only in
+        the entry called name (added, or its id changed), byte for byte around it: that entry, or
+        nothing if base already held it; else None. Whole entries of the known one around one
+        well-formed entry make the other well-formed too, so it is kept without a parse (the walk
+        meets each tree first as a base, then as the tree of the next commit)."""
+        needle = TREE_MODE + b" " + name + b"\0"
+        size = len(needle) + len(tree.raw)
+        mine, old = self.trees.get(tree), self.trees.get(base)
+        if mine is None and old is None:
+            old = self.data(base, base_where)
+        if (mine is not None and mine[1] != size) or (old is not None and old[1] != size):
+            return None
+        data = mine[0] if mine is not None else _read(self.git, tree, pygit2.enums.ObjectType.TREE, where)
+        before = old[0] if old is not None else _read(self.git, base, pygit2.enums.ObjectType.TREE, base_where)
+        at = _aligned(data, needle, size)
+        if at < 0 or data[:at] != before[:at]:
+            return None
+        rest = data[at + size:]
+        added = len(data) == len(before) + size and rest == before[at:]
+        changed = len(data) == len(before) and before.startswith(needle, at) and rest == before[at + size:]
+        if not (added or changed):
+            return None
+        if mine is None:
+            self._keep(tree, data, size)
+        if old is None:
+            self._keep(base, before, size)
+        entry = data[at:at + size]
+        return [] if _aligned(before, entry, size) >= 0 else [(TREE_MODE, name, entry[-len(tree.raw):])]
+
+    def child(self, oid: pygit2.Oid, name: bytes, where: str) -> tuple[bytes, pygit2.Oid] | None:
+        """(mode, id) of the entry called name in an older tree, or None: a substring search, then
+        the whole entry checked (a match inside an object id is never an entry)."""
+        data, size = self.data(oid, where)
+        oid_size = len(oid.raw)
+        if size:  # every entry a folder of this size: only a match at an entry's start counts
+            at = _aligned(data, TREE_MODE + b" " + name + b"\0", size)
+            return None if at < 0 else (TREE_MODE, pygit2.Oid(raw=data[at + size - oid_size:at + size]))
+        entries = self.raw(oid, where)
+        needle = b" " + name + b"\0"
+        at = data.find(needle)
+        if at < 0:
+            return None
+        while at >= 0:
+            for mode in (TREE_MODE, BLOB_MODE, *_ODD_MODES):
+                whole = mode + data[at:at + len(needle) + oid_size]
+                if data.startswith(mode, at - len(mode)) and whole in entries:
+                    return mode, pygit2.Oid(raw=whole[-oid_size:])
+            at = data.find(needle, at + 1)
+        # An entry of another mode, or a name found only inside object ids: every entry decides.
+        return next(((mode, pygit2.Oid(raw=raw)) for mode, other, raw in _split(entries, oid_size) if other == name),
+                    None)
+
+    def path(self, oid: pygit2.Oid, names: list[bytes], where: str) -> pygit2.Oid | None:
+        """The id at names below tree oid (each step but the last a folder), or None."""
+        for depth, name in enumerate(names):
+            found = self.child(oid, name, where)
+            if found is None or (depth < len(names) - 1 and found[0] != TREE_MODE):
+                return None
+            oid = found[1]
+        return oid
+
     def set_aside(self, run_id: str, problem: str) -> None:
-        self.checked.good.pop(run_id, None)
-        self.checked.records.pop(run_id, None)
-        self.checked.bad.setdefault(run_id, problem)
+        self.bad.setdefault(run_id, problem)
+
+
+def _parsed(data: bytes, oid_size: int, where: str) -> list[bytes]:
+    """The whole entries of a tree, refusing a malformed one."""
+    entries = _entry_bytes(oid_size).findall(data)
+    # findall's matches do not overlap and come in order: lengths adding up to the whole tree mean
+    # they tile it, exactly as the strict parse (each entry parses one way) does.
+    if sum(map(len, entries)) != len(data):
+        raise refused(where, "malformed tree object")
+    return entries
+
+
+def _fixed_size(data: bytes, oid_size: int) -> int:
+    """The size of every entry when the tree is only folder entries whose names have one length
+    and hold no NUL ("40000 <name>\\0<id>", as in runs/ and runs/<xx>/): then its entries are its
+    slices of that size, as the strict parse finds them. 0 otherwise. Strided slices, all in C."""
+    nul = data.find(b"\0")
+    if nul < 7 or not data.startswith(TREE_MODE + b" "):
+        return 0
+    size = nul + 1 + oid_size
+    count = len(data) // size
+    if len(data) % size:
+        return 0
+    for at, byte in enumerate(TREE_MODE + b" "):
+        if data[at::size] != bytes((byte,)) * count:
+            return 0
+    if data[nul::size] != b"\0" * count:
+        return 0
+    in_ids = sum(data[at::size].count(0) for at in range(nul + 1, size))
+    return size if data.count(0) == count + in_ids else 0  # no NUL inside a name
+
+
+def _aligned(data: bytes, needle: bytes, size: int) -> int:
+    """The first offset of needle in data that is a multiple of size, or -1."""
+    at = data.find(needle)
+    while at >= 0 and at % size:
+        at = data.find(needle, at + 1)
+    return at
+
+
+def _split(entries: frozenset[bytes], oid_size: int) -> list[_Raw]:
+    one = _tree_syntax(oid_size)[1]
+    return sorted((cast(_Raw, one.fullmatch(e).groups()) for e in entries), key=lambda e: e[1])  # type: ignore[union-attr]
 
 
 def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: pygit2.Oid, where: str,
-                  path: str = "", depth: int = 0) -> None:
+                  path: str = "", depth: int = 0, run: str | None = None) -> None:
     """Every run folder (and forget entry) of an older chain commit's tree is the tip's, byte for
     byte: so the tip's checks cover every object the chain keeps alive. A run folder that differs
     sets that run aside (the fetched commits are then never merged); anything else refuses the
     chain. Only entries that differ from the parent's tree (base: already held to this rule, or
-    known here) are looked at, so a run commit costs a few tree reads and set differences."""
+    known here) are looked at, so a run commit costs a few tree reads and comparisons (run: the
+    run a run commit names, the entry it is expected to add at runs/ and runs/<xx>/)."""
     if tree in (tip, base):
         return
-    mine = tips.raw(tree, f"{where} {path or '(top)'}")
-    new = mine - tips.raw(base, where) if base is not None else mine
+    hint = {1: run[:2], 2: run}.get(depth) if run is not None else None
+    new = tips.new_entries(tree, base, f"{where} {path or '(top)'}", where, hint.encode() if hint else None)
     theirs = tips.entries(tip, where)
-    parent: dict[bytes, _Raw] | None = None
-    for mode, name, raw in sorted(new, key=lambda e: e[1]):
+    for mode, name, raw in new:
         same = theirs.get(name)
         if same is not None and same.oid.raw == raw and same.mode == mode:
             continue
@@ -467,11 +676,9 @@ def _check_within(tips: _Tips, tree: pygit2.Oid, base: pygit2.Oid | None, tip: p
         if same is None or depth >= 3 or mode != TREE_MODE or same.mode != TREE_MODE:
             raise refused(f"{where}: {shown_path}", "an older chain commit holds what the fetched tip does "
                                                     "not (only the tip's checked runs may be kept alive)")
-        if parent is None:
-            parent = {e[1]: e for e in tips.raw(base, where)} if base is not None else {}
-        old = parent.get(name)
-        old_tree = pygit2.Oid(raw=old[2]) if old is not None and old[0] == TREE_MODE else None
-        _check_within(tips, pygit2.Oid(raw=raw), old_tree, same.oid, where, shown_path, depth + 1)
+        old = tips.child(base, name, where) if base is not None else None
+        old_tree = old[1] if old is not None and old[0] == TREE_MODE else None
+        _check_within(tips, pygit2.Oid(raw=raw), old_tree, same.oid, where, shown_path, depth + 1, run)
 
 
 def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pygit2.Tree | None
@@ -491,24 +698,32 @@ def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pyg
     return found
 
 
-def _in_tree(git: pygit2.Repository, tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
-    try:
-        return tree[path].id
-    except KeyError:
-        return None
+class _RunCommit(NamedTuple):
+    """A run commit met by the walk, checked against its record once the runs are checked."""
+
+    commit: pygit2.Commit
+    ref: runs.RunRef
+    where: str
+    adds: bool  # its tree adds the run folder it names (its chain parent's does not hold it)
+    set_aside: bool  # the walk had set its run aside when it met it
 
 
-def _check_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, checked: Checked,
-                      local: pygit2.Tree | None, where: str) -> None:
-    """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
-    folder = runs.run_dir(ref.id)
-    if ref.id in checked.bad:
-        return  # set aside: this commit is never merged (its good runs are replayed instead)
-    here = _in_tree(git, commit.tree, folder)
+def _met_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.RunRef, where: str,
+                    tips: _Tips, set_aside: bool) -> _RunCommit:
+    names = [part.encode() for part in runs.run_dir(ref.id).split("/")]
     parents = commit.parent_ids
-    before = _in_tree(git, _chain_commit(git, parents[0]).tree, folder) if parents else None
-    if here is None or before is not None:
-        raise refused(where, f"names run {ref.id[:12]} but its tree does not add {folder}")
+    here = tips.path(commit.tree_id, names, where)
+    before = tips.path(tips.commit(parents[0]).tree_id, names, where) if parents else None
+    return _RunCommit(commit, ref, where, here is not None and before is None, set_aside)
+
+
+def _check_run_commit(git: pygit2.Repository, met: _RunCommit, checked: Checked, local: pygit2.Tree | None) -> None:
+    """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
+    commit, ref, where = met.commit, met.ref, met.where
+    if ref.id in checked.bad or met.set_aside:
+        return  # set aside: this commit is never merged (its good runs are replayed instead)
+    if not met.adds:
+        raise refused(where, f"names run {ref.id[:12]} but its tree does not add {runs.run_dir(ref.id)}")
     record = _record_of(git, ref.id, checked, local)
     if record is None:
         raise refused(where, f"names run {ref.id[:12]}, which the fetched tip does not hold")
@@ -522,10 +737,26 @@ def _check_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.R
     if commit.commit_time < math.floor(started):
         raise refused(where, "run commit dated before its run started")
     allowed = {record["git"].get("commit"), record["git"].get("snapshot")} - {None}
-    for pin in parents[1:]:
+    for pin in commit.parent_ids[1:]:
         if str(pin) not in allowed:
             raise refused(where, f"pins {str(pin)[:12]}, which is neither the git.commit nor the git.snapshot "
                                  "of its record")
+
+
+@dataclass
+class ChainWalk:
+    """The walk of a fetched chain (walk_chain), done before or while its runs are checked; what
+    needs the checked records waits in run_commits until finish_chain."""
+
+    tip: pygit2.Oid
+    local_tip: pygit2.Commit | None
+    tips: _Tips
+    run_commits: list[_RunCommit] = field(default_factory=list)
+    error: RefusedData | None = None  # the first rule the walk found broken; raised by finish_chain
+
+
+def new_walk(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None) -> ChainWalk:
+    return ChainWalk(tip, local_tip, _Tips(git))
 
 
 def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None,
@@ -539,10 +770,39 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
     Walks only commits that local_tip does not reach.
     """
     checked = checked if checked is not None else Checked()
-    local = local_tip.tree if local_tip is not None else None
-    tip_tree = checked.tree if checked.tree is not None else _chain_commit(git, tip, tip=True).tree_id
-    tips = _Tips(git, checked)
-    clock = time.time() if now is None else now
+    walk = new_walk(git, tip, local_tip)
+    walk_chain(git, walk, checked.tree, now)
+    finish_chain(git, walk, checked)
+
+
+def walk_chain(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid | None = None,
+               now: float | None = None, progress: Callable[[int, int], None] | None = None) -> None:
+    """check_chain's rules that need no record, tip first; the first one broken goes to walk.error."""
+    try:
+        _walk(git, walk, tip_tree or _chain_commit(git, walk.tip, tip=True).tree_id,
+              time.time() if now is None else now, progress)
+    except RefusedData as exc:
+        walk.error = exc
+
+
+def finish_chain(git: pygit2.Repository, walk: ChainWalk, checked: Checked) -> None:
+    """The rest of check_chain once checked holds the runs' records; refuses as check_chain would
+    have (the first broken rule in walk order), then sets aside what the walk set aside."""
+    local = walk.local_tip.tree if walk.local_tip is not None else None
+    for met in walk.run_commits:
+        _check_run_commit(git, met, checked, local)
+    if walk.error is not None:
+        raise walk.error
+    for run_id, problem in walk.tips.bad.items():
+        checked.good.pop(run_id, None)
+        checked.records.pop(run_id, None)
+        checked.blobs.pop(run_id, None)
+        checked.bad.setdefault(run_id, problem)
+
+
+def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: float,
+          progress: Callable[[int, int], None] | None) -> None:
+    tip, local_tip, tips = walk.tip, walk.local_tip, walk.tips
     named: dict[str, pygit2.Oid] = {}
     empty_merges = chain_rules.EmptyMerges(git)
 
@@ -552,10 +812,12 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
     stack, seen = [tip], {tip}
     while stack:
         oid = stack.pop()
-        commit = _chain_commit(git, oid, tip=oid == tip)
+        commit = tips.commit(oid, tip=oid == tip)
         if known(oid):
             continue
         where = f"commit {str(oid)[:12]}"
+        if progress is not None:
+            progress(len(seen) - len(stack), 0)  # commits taken off the stack so far
         if commit.commit_time > clock + limits.MAX_FUTURE_S:
             raise refused(where, "dated more than a day ahead of this clock")
         ref = runs.run_of(commit)
@@ -564,14 +826,16 @@ def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commi
                 raise refused(where, f"a second run commit for run {ref.id[:12]} (the other is "
                                      f"{str(named[ref.id])[:12]})")
             named[ref.id] = oid
-            _check_run_commit(git, commit, ref, checked, local, where)
+        set_aside = ref is not None and ref.id in tips.bad  # before this commit's own tree is looked at
         parents = runs.chain_parents(commit)
         empty_merges.see(commit, parents)
         if oid != tip:
-            base = _chain_commit(git, parents[0]).tree_id if parents else None
-            _check_within(tips, commit.tree_id, base, tip_tree, where)
+            base = tips.commit(parents[0]).tree_id if parents else None
+            _check_within(tips, commit.tree_id, base, tip_tree, where, run=ref.id if ref is not None else None)
+        if ref is not None:  # after its tree was checked: that reads the trees this looks up
+            walk.run_commits.append(_met_run_commit(git, commit, ref, where, tips, set_aside))
         for pid in parents:
-            parent = _chain_commit(git, pid)
+            parent = tips.commit(pid)
             if parent.commit_time >= commit.commit_time:
                 raise refused(where, "commit dates do not increase along the chain")
             if pid not in seen:

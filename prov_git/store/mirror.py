@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import stat
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prov_git.errors import StoreError
@@ -62,6 +65,63 @@ def write_run(repo: Repo, run_id: str, files: dict[str, bytes]) -> None:
         atomic_write(target, data)
 
 
+_TEMP_NAMES = itertools.count()
+
+
+def write_fetched(repo: Repo, fetched: Iterable[tuple[str, dict[str, bytes]]],
+                  progress: Callable[[int, int], None] | None = None, total: int = 0) -> None:
+    """Write many runs (a fetch's) into the mirror: each file through a temp file and a rename, so a
+    reader never sees half of one, but with no fsync and paths relative to one open folder. The
+    mirror is derived: `git prov mirror` rebuilds it, a later fetch refills a run that is missing
+    and verify names a file that differs, so a crash costs a rebuild, never a run."""
+    ensure_gitignore(repo)
+    folder = root(repo) / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    at = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for done, (run_id, files) in enumerate(fetched, 1):
+            if progress is not None:
+                progress(done, total)
+            try:
+                os.mkdir(run_id, dir_fd=at)
+                fresh = True
+            except FileExistsError:
+                fresh = False
+            for name, data in files.items():
+                if fresh or _differs_at(at, f"{run_id}/{name}", data):
+                    _write_at(at, run_id, name, data)
+    finally:
+        os.close(at)
+
+
+def _write_at(at: int, run_id: str, name: str, data: bytes) -> None:
+    tmp = f"{run_id}/.{name}.{os.getpid()}.{next(_TEMP_NAMES)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=at)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=at)
+        raise
+    os.close(fd)
+    os.replace(tmp, f"{run_id}/{name}", src_dir_fd=at, dst_dir_fd=at)
+
+
+def _differs_at(at: int, path: str, data: bytes) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY, dir_fd=at)
+    except OSError:
+        return True
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read(len(data) + 1) != data
+    except OSError:
+        return True
+
+
 def rebuild(repo: Repo) -> tuple[int, int]:
     """Write every run of the ref into the mirror; returns (runs written or repaired, runs checked)."""
     head = runs.tip(repo)
@@ -103,8 +163,8 @@ def refill(repo: Repo) -> int:
     head = runs.tip(repo)
     if head is None or repo.workdir is None:
         return 0
-    folder = root(repo) / "runs"
-    missing = [i for i in runs.all_ids(repo, head) if not (folder / i / runs.RUN_FILE).exists()]
+    folder = os.fspath(root(repo) / "runs")
+    missing = [i for i in runs.all_ids(repo, head) if not os.path.exists(f"{folder}/{i}/{runs.RUN_FILE}")]
     for run_id in missing:
         write_run(repo, run_id, runs.run_files(repo, run_id, head))
     return len(missing)

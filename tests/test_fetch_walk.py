@@ -1,0 +1,82 @@
+"""The chain walk's shortcut for run commits (store/merge.py _Tips._one_more): a tree proven to be its
+parent's with one entry added or changed gives exactly the entries a parse of both trees and a set
+difference give, refusing the same malformed trees. Raw tree objects, hostile ones included, are
+written into a real repository."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from prov_git.errors import RefusedData
+from prov_git.store import merge
+
+TREE = pygit2.enums.ObjectType.TREE
+
+
+def reference(data: bytes, base: bytes) -> list[tuple[bytes, bytes, bytes]] | str:
+    """What the walk found before the shortcut: both trees parsed strictly, then a set difference."""
+    whole, one = merge._tree_syntax(20)
+    if whole.fullmatch(data) is None or whole.fullmatch(base) is None:
+        return "refused"
+    return sorted(set(one.findall(data)) - set(one.findall(base)))
+
+
+def entry(name: bytes, oid: bytes, mode: bytes = b"40000") -> bytes:
+    return mode + b" " + name + b"\0" + oid
+
+
+def oid(rng: random.Random) -> bytes:
+    return bytes(rng.choice((0, 32, 48, rng.randrange(256))) for _ in range(20))  # NULs and spaces inside ids
+
+
+def variants(rng: random.Random, names: list[bytes], hint: bytes) -> list[tuple[bytes, bytes]]:
+    """(tree, base) pairs: the honest change, and the changes a hostile chain could make instead."""
+    base_entries = [entry(n, oid(rng)) for n in sorted(names)]
+    base = b"".join(base_entries)
+    new = entry(hint, oid(rng))
+    at = sorted([*names, hint]).index(hint) if hint not in names else sorted(names).index(hint)
+    inserted = b"".join([*base_entries[:at], new, *base_entries[at:]])
+    replaced = b"".join([*base_entries[:at], new, *base_entries[at + 1:]]) if hint in names else inserted
+    cut = rng.randrange(1, len(base)) if len(base) > 1 else 0
+    out = [(inserted, base), (replaced, base), (base + new, base), (new + base, base),
+           (inserted + base_entries[0], base) if base_entries else (inserted, base),
+           (base[:cut] + new + base[cut:], base),  # spliced inside an entry
+           (inserted.replace(b"\0", b"\0\0", 1), base), (inserted[:-1], base),
+           (b"".join([*base_entries[:at], entry(hint, oid(rng), b"100644"), *base_entries[at:]]), base),
+           (b"".join([*base_entries[:at], new, new, *base_entries[at:]]), base),
+           (inserted, base + entry(b"zz\0z", oid(rng))), (inserted, base[:-3]),
+           (inserted.replace(b"40000 ", b"40000  ", 1), base)]
+    if base_entries:
+        other = entry(base_entries[0][6:6 + len(hint)], oid(rng))  # the first name, another id
+        out += [(other + base[len(other):], base), (b"".join([new, *base_entries[1:]]), base)]
+    return out
+
+
+@pytest.mark.parametrize("name_size", [2, 64])
+def test_the_shortcut_finds_what_the_set_difference_finds(tmp_path: Path, name_size: int) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    rng = random.Random(name_size)
+    hexdigits = b"0123456789abcdef"
+    for _ in range(60):
+        names = sorted({bytes(rng.choice(hexdigits) for _ in range(name_size)) for _ in range(rng.randrange(0, 12))})
+        hint = rng.choice(names) if names and rng.random() < 0.4 else bytes(
+            rng.choice(hexdigits) for _ in range(name_size))
+        for data, base in variants(rng, names, hint):
+            expected = reference(data, base)
+            tree_id, base_id = repo.odb.write(TREE, data), repo.odb.write(TREE, base)
+            if tree_id == base_id:
+                continue
+            for known in ("none", "tree", "base"):
+                tips = merge._Tips(repo)
+                try:
+                    if known != "none":
+                        tips.data(tree_id if known == "tree" else base_id, "known")
+                    found: list[tuple[bytes, bytes, bytes]] | str = sorted(tips.new_entries(
+                        tree_id, base_id, "tree", "base", hint))  # two entries of one name: in either order
+                except RefusedData:
+                    found = "refused"
+                assert found == expected, (known, data, base, hint)
