@@ -451,6 +451,10 @@ def test_harness_read_only_objects(repo: Repo) -> None:
     objects = repo.path / ".git" / "objects"
     marks = repo.path / "marks"
     marks.mkdir()
+    # A detached roll-up of the run packs (runs.maybe_pack) with files open in objects/ would make
+    # the remount busy; this harness is about writes refused, not about packing.
+    repo.git("config", "gc.autoPackLimit", "0")
+    repo.git("config", "gc.auto", "0")
     subprocess.run(["mount", "--bind", str(objects), str(objects)], check=True)
     refused = 0
     try:
