@@ -17,8 +17,9 @@ record`, varied by a param), then each round, cases in rotating order:
 - `git prov verify --all` in a clone that fetched them. Baseline: `git archive` of the store's tip
   (reading every record once).
 
-With --main, the same commands also run the code of the `main` branch (extracted with `git archive`
-into a temporary folder, run with this venv): the "today's rate" of the issue, in the same run.
+With --main, the same commands also run the code of the `main` branch (or of PROV_BENCH_AGAINST=REV;
+extracted with `git archive` into a temporary folder, run with this venv): the "today's rate" of the
+issue, in the same run.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def main_tree(base: Path) -> Path:
     out = base / "main-src"
     out.mkdir()
     repo = os.environ.get("PROV_BENCH_REPO", str(ROOT))  # a snapshot of this tree names the repository it came from
-    archive = subprocess.run(["git", "-C", repo, "archive", "main", "prov_git", "schemas"], capture_output=True,
+    rev = os.environ.get("PROV_BENCH_AGAINST", "main")  # another revision as "main": the round's start
+    archive = subprocess.run(["git", "-C", repo, "archive", rev, "prov_git", "schemas"], capture_output=True,
                              check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     return out

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -299,3 +301,91 @@ def test_every_registered_section_is_a_required_field_of_the_schema(name: str) -
     for section in SECTIONS:
         assert section.key in doc["required"], (section.name, section.key)
         assert section.key in doc["properties"], (section.name, section.key)
+
+
+class Walker:
+    """The checker as it was before it was compiled into closures (a plain walk of the schema per
+    value): the compiled one must give exactly its first message, path included, or None."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+
+    def errors(self, value: Any, node: dict[str, Any], where: str) -> str | None:
+        if "$ref" in node:
+            problem = self.errors(value, self.root["$defs"][node["$ref"].removeprefix("#/$defs/")], where)
+            if problem:
+                return problem
+        types = node.get("type")
+        if types is not None:
+            names = [types] if isinstance(types, str) else types
+            if not any(schema._is_type(value, t) for t in names):
+                return f"{where}: expected {' or '.join(names)}"
+        if "const" in node and not schema._json_equal(value, node["const"]):
+            return f"{where}: must be {json.dumps(node['const'])}"
+        if "enum" in node and not any(schema._json_equal(value, e) for e in node["enum"]):
+            return f"{where}: must be one of {', '.join(map(json.dumps, node['enum']))}"
+        if "oneOf" in node and sum(self.errors(value, s, where) is None for s in node["oneOf"]) != 1:
+            return f"{where}: does not match exactly one allowed shape"
+        if isinstance(value, str):
+            if "minLength" in node and len(value) < node["minLength"]:
+                return f"{where}: too short"
+            if "maxLength" in node and len(value) > node["maxLength"]:
+                return f"{where}: too long"
+            if "pattern" in node and not re.search(node["pattern"], value):
+                return f"{where}: does not match {node['pattern']}"
+            return None
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if is_number and "minimum" in node and not (math.isfinite(value) and value >= node["minimum"]):
+            return f"{where}: must be at least {node['minimum']}"
+        if isinstance(value, dict):
+            for key in node.get("required", ()):
+                if key not in value:
+                    return f"{where}: missing {key!r}"
+            props, extra = node.get("properties", {}), node.get("additionalProperties", True)
+            for key, item in value.items():
+                sub = props.get(key)
+                if sub is None:
+                    if extra is False:
+                        return f"{where}: unexpected {key!r}"
+                    if extra is True:
+                        continue
+                    sub = extra
+                problem = self.errors(item, sub, f"{where}.{key}")
+                if problem:
+                    return problem
+            return None
+        if isinstance(value, list) and "items" in node:
+            for i, item in enumerate(value):
+                problem = self.errors(item, node["items"], f"{where}[{i}]")
+                if problem:
+                    return problem
+        return None
+
+
+def walked(record: Any) -> str | None:
+    version = schema.version_of(record)
+    if version is None:
+        return schema.check(record)  # the version rule is not the walk's
+    root = FILES.get(version, schema.forward_schema())
+    return Walker(root).errors(record, root, "record")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(list(SAMPLES)), st.sampled_from(PATHS), JSON)
+def test_compiled_checker_gives_the_walks_first_message(kind: str, path: tuple[str, ...], value: Any) -> None:
+    record = SAMPLES[kind]()
+    node = record
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert schema.check(record) == walked(record)
+    if kind == "newest":
+        assert schema.check_written(record) == Walker(SCHEMA).errors(record, SCHEMA, "record")
+
+
+@pytest.mark.parametrize("kind", list(SAMPLES))
+def test_compiled_checker_names_the_same_deep_path(kind: str) -> None:
+    record = SAMPLES[kind]()
+    record["inputs"][0]["size"] = -1
+    assert schema.check(record) == walked(record) and schema.check(record) is not None
+    assert "record.inputs[0]" in (schema.check(record) or "")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -164,71 +164,150 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-class _Checker:
-    def __init__(self, root: Schema) -> None:
-        self.root = root
+# A failure, found deep in a record: the path parts from the failing node up (innermost first),
+# and what is wrong. Paths are joined only on failure: building one per node cost as much as checking.
+Failure = tuple[list[str], str]
+Check = Callable[[Any], "Failure | None"]
 
-    def errors(self, value: Any, schema: Schema, where: str) -> str | None:
-        """First violation as 'where: what', or None."""
+
+def _where(failure: Failure) -> str:
+    parts, what = failure
+    return "record" + "".join(reversed(parts)) + ": " + what
+
+
+def _checker(root: Schema) -> Check:
+    """root compiled into one closure per schema node (checked in the same order, with the same
+    messages, as a plain walk of the schema would, but without looking up keywords per value)."""
+    compiled: dict[int, Check] = {}
+    refs: dict[str, Check] = {}
+
+    def ref(name: str) -> Check:
+        def late(value: Any) -> Failure | None:  # $defs may refer to themselves: bound on first use
+            return refs[name](value)
+        return late
+
+    def node(schema: Schema) -> Check:
+        if id(schema) in compiled:
+            return compiled[id(schema)]
+        steps: list[Check] = []
         if "$ref" in schema:
             name = schema["$ref"].removeprefix("#/$defs/")
-            problem = self.errors(value, self.root["$defs"][name], where)
-            if problem:
-                return problem
+            if name not in refs:
+                refs[name] = ref(name)
+                refs[name] = node(root["$defs"][name])
+            steps.append(refs[name])
         types = schema.get("type")
         if types is not None:
-            names = [types] if isinstance(types, str) else types
-            if not any(_is_type(value, t) for t in names):
-                return f"{where}: expected {' or '.join(names)}"
-        if "const" in schema and not _json_equal(value, schema["const"]):
-            return f"{where}: must be {json.dumps(schema['const'])}"
-        if "enum" in schema and not any(_json_equal(value, e) for e in schema["enum"]):
-            return f"{where}: must be one of {', '.join(map(json.dumps, schema['enum']))}"
+            names = [types] if isinstance(types, str) else list(types)
+            expected = f"expected {' or '.join(names)}"
+            if len(names) == 1 and names[0] in _TYPES:
+                is_type = _TYPES[names[0]]
+                steps.append(lambda v: None if is_type(v) else ([], expected))
+            else:
+                steps.append(lambda v: None if any(_is_type(v, t) for t in names) else ([], expected))
+        if "const" in schema:
+            const, must = schema["const"], f"must be {json.dumps(schema['const'])}"
+            steps.append(lambda v: None if _json_equal(v, const) else ([], must))
+        if "enum" in schema:
+            enum, one_of = schema["enum"], f"must be one of {', '.join(map(json.dumps, schema['enum']))}"
+            steps.append(lambda v: None if any(_json_equal(v, e) for e in enum) else ([], one_of))
         if "oneOf" in schema:
-            matches = sum(self.errors(value, s, where) is None for s in schema["oneOf"])
-            if matches != 1:
-                return f"{where}: does not match exactly one allowed shape"
+            shapes = [node(s) for s in schema["oneOf"]]
+            steps.append(lambda v: None if sum(c(v) is None for c in shapes) == 1
+                         else ([], "does not match exactly one allowed shape"))
+        if _KIND_KEYWORDS & schema.keys():  # otherwise no value of any kind has more to check
+            steps.append(_by_kind(schema, node))
+        compiled[id(schema)] = check = _sequence(steps)
+        return check
+
+    return node(root)
+
+
+def _sequence(steps: list[Check]) -> Check:
+    """The first failure of steps, in order (a single step is itself)."""
+    if len(steps) == 1:
+        return steps[0]
+
+    def check(value: Any) -> Failure | None:
+        for step in steps:
+            failure = step(value)
+            if failure is not None:
+                return failure
+        return None
+    return check
+
+
+# One-type checks as plain predicates (the common case): the same answers as _is_type.
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict), "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+_KIND_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "minimum", "required", "properties",
+                            "additionalProperties", "items"})
+
+
+def _by_kind(schema: Schema, node: Callable[[Schema], Check]) -> Check:
+    """The checks that depend on what the value is: a string's length and pattern, a number's
+    minimum, an object's keys, an array's items (the first kind that applies is the only one)."""
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    pattern = _regex(schema["pattern"]).search if "pattern" in schema else None
+    minimum = schema.get("minimum")
+    required = list(schema.get("required", ()))
+    props = {key: node(sub) for key, sub in schema.get("properties", {}).items()}
+    extra = schema.get("additionalProperties", True)
+    extra_check = node(extra) if isinstance(extra, dict) else None
+    items = node(schema["items"]) if "items" in schema else None
+
+    def check(value: Any) -> Failure | None:
         if isinstance(value, str):
-            return self._string(value, schema, where)
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if is_number and "minimum" in schema and not (math.isfinite(value) and value >= schema["minimum"]):
-            return f"{where}: must be at least {schema['minimum']}"
+            if low is not None and len(value) < low:
+                return [], "too short"
+            if high is not None and len(value) > high:
+                return [], "too long"
+            if pattern is not None and not pattern(value):
+                return [], f"does not match {schema['pattern']}"
+            return None
+        if minimum is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and not (math.isfinite(value) and value >= minimum):
+            return [], f"must be at least {minimum}"
         if isinstance(value, dict):
-            return self._object(value, schema, where)
-        if isinstance(value, list) and "items" in schema:
+            for key in required:
+                if key not in value:
+                    return [], f"missing {key!r}"
+            for key, item in value.items():
+                sub = props.get(key)
+                if sub is None:
+                    if extra is False:
+                        return [], f"unexpected {key!r}"
+                    if extra_check is None:
+                        continue
+                    sub = extra_check
+                failure = sub(item)
+                if failure is not None:
+                    failure[0].append(f".{key}")
+                    return failure
+            return None
+        if isinstance(value, list) and items is not None:
             for i, item in enumerate(value):
-                problem = self.errors(item, schema["items"], f"{where}[{i}]")
-                if problem:
-                    return problem
+                failure = items(item)
+                if failure is not None:
+                    failure[0].append(f"[{i}]")
+                    return failure
         return None
 
-    def _string(self, value: str, schema: Schema, where: str) -> str | None:
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            return f"{where}: too short"
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return f"{where}: too long"
-        if "pattern" in schema and not _regex(schema["pattern"]).search(value):
-            return f"{where}: does not match {schema['pattern']}"
-        return None
+    return check
 
-    def _object(self, value: dict[str, Any], schema: Schema, where: str) -> str | None:
-        for key in schema.get("required", ()):
-            if key not in value:
-                return f"{where}: missing {key!r}"
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            sub = props.get(key)
-            if sub is None:
-                if extra is False:
-                    return f"{where}: unexpected {key!r}"
-                if extra is True:
-                    continue
-                sub = extra
-            problem = self.errors(item, sub, f"{where}.{key}")
-            if problem:
-                return problem
-        return None
+
+@cache
+def _compiled(version: int | None) -> Check:
+    """The checker of a known version, or (None) of the forward schema."""
+    return _checker(load_schema(version) if version is not None else forward_schema())
+
+
+def _errors(record: Any, version: int | None) -> str | None:
+    failure = _compiled(version)(record)
+    return None if failure is None else _where(failure)
 
 
 def check(record: Any) -> str | None:
@@ -236,14 +315,12 @@ def check(record: Any) -> str | None:
     version = version_of(record)
     if version is None:
         return _version_problem(record)
-    schema = _schema_of(version)
-    return _Checker(schema).errors(record, schema, "record")
+    return _errors(record, version if version in VERSIONS else None)
 
 
 def check_written(record: Any) -> str | None:
     """The first violation of the version this release writes: a writer is held to its own schema."""
-    schema = load_schema(NEWEST)
-    return _Checker(schema).errors(record, schema, "record")
+    return _errors(record, NEWEST)
 
 
 def _raise(record: Any, problem: str | None) -> None:
