@@ -12,7 +12,9 @@ Invariants:
   a child that dies is replaced by parsing here. Both ways give the same rows as refreshing one run
   at a time (test_fast_build_and_one_run_at_a_time_give_the_same_index).
 - Rows: runs (id, start/end, name, folder tree, the range lo..hi of its field ids), fields (every
-  node of the record but env, flattened to dotted keys as in EXPR, typed), env_fields (the env
+  node of the record but env, flattened to dotted keys as in EXPR: the run, the key and its typed
+  value's id), vals (each distinct typed (key, value) once: 500,000 for the 2.7 million fields of
+  100,000 runs, so the index that answers a test is small), env_fields (the env
   section, stored once per distinct env), files (digest, path, role, run; files inside directory
   manifests included) and forgotten.
 - Concurrent refreshes take SQLite's write lock (BEGIN IMMEDIATE) and re-check the tip inside it;
@@ -37,7 +39,7 @@ from prov_git.records import query as q
 from prov_git.store import forgotten, runs
 from prov_git.store.repo import Repo
 
-LAYOUT = 7  # PRAGMA user_version: bump to rebuild every index of an older layout
+LAYOUT = 8  # PRAGMA user_version: bump to rebuild every index of an older layout
 FILE = "index.sqlite"
 KIND_RANK = q.KIND_RANK
 _SCHEMA = """
@@ -46,7 +48,8 @@ CREATE TABLE fans (name TEXT PRIMARY KEY, tree TEXT) WITHOUT ROWID;
 CREATE TABLE runs (rid INTEGER PRIMARY KEY, id TEXT UNIQUE, folder TEXT, started REAL, started_at TEXT,
                    ended_at TEXT, name TEXT, env INTEGER, lo INTEGER, hi INTEGER);
 CREATE TABLE keys (kid INTEGER PRIMARY KEY, key TEXT UNIQUE);
-CREATE TABLE fields (fid INTEGER PRIMARY KEY, run INTEGER, kid INTEGER, t INTEGER, num REAL, txt TEXT);
+CREATE TABLE fields (fid INTEGER PRIMARY KEY, run INTEGER, kid INTEGER, vid INTEGER);
+CREATE TABLE vals (vid INTEGER PRIMARY KEY, kid INTEGER, t INTEGER, num REAL, txt TEXT);
 CREATE TABLE envs (eid INTEGER PRIMARY KEY, hash TEXT UNIQUE);
 CREATE TABLE env_fields (env INTEGER, kid INTEGER, t INTEGER, num REAL, txt TEXT, PRIMARY KEY (env, kid))
     WITHOUT ROWID;
@@ -56,7 +59,8 @@ CREATE TABLE forgotten (id TEXT, reason TEXT, author TEXT, time TEXT);
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_newest ON runs (started DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_name ON runs (name, started DESC, id DESC);
-CREATE INDEX IF NOT EXISTS fields_key ON fields (kid, t, num, txt, run);
+CREATE INDEX IF NOT EXISTS vals_key ON vals (kid, t, num, txt);
+CREATE INDEX IF NOT EXISTS fields_value ON fields (vid, run);
 CREATE INDEX IF NOT EXISTS env_fields_key ON env_fields (kid, t, num, txt);
 CREATE INDEX IF NOT EXISTS files_digest ON files (digest);
 CREATE INDEX IF NOT EXISTS files_run ON files (run);
@@ -108,6 +112,32 @@ class Keys(dict[str, int]):
         self.next += 1
         self.new.append((kid, key))
         return kid
+
+
+class Values(dict[tuple[int, int, Any, Any], int]):
+    """(kid, t, num, txt) -> its id in the vals table; a value seen first is numbered and listed in
+    .new. Complete: every stored value is loaded (a big load, or an empty index); otherwise a value
+    not met yet is looked up in the index (a refresh of a few runs must not read 500,000 rows)."""
+
+    def __init__(self, conn: sqlite3.Connection, complete: bool) -> None:
+        self.conn = None if complete else conn
+        super().__init__(((k, t, n, x), v) for v, k, t, n, x in conn.execute(
+            "SELECT vid, kid, t, num, txt FROM vals" if complete else "SELECT 1, 1, 1, 1, 1 WHERE 0"))
+        self.new: list[tuple[Any, ...]] = []
+        self.next = int(conn.execute("SELECT coalesce(max(vid), 0) FROM vals").fetchone()[0]) + 1
+
+    def __missing__(self, key: tuple[int, int, Any, Any]) -> int:
+        if self.conn is not None:
+            row = self.conn.execute("SELECT vid FROM vals WHERE kid = ? AND t = ? AND num IS ? AND txt IS ?",
+                                    key).fetchone()
+            if row is not None:
+                vid: int = row[0]
+                self[key] = vid
+                return vid
+        vid = self[key] = self.next
+        self.next += 1
+        self.new.append((vid, *key))
+        return vid
 
 
 def flatten(value: dict[str, Any], prefix: str, out: list[Row], keys: dict[str, Any] | None = None) -> list[Row]:
@@ -261,7 +291,11 @@ def _fan(conn: sqlite3.Connection, name: str, fan: pygit2.Tree | None,
 def _delete(conn: sqlite3.Connection, run_ids: Sequence[str]) -> None:
     for run_id in run_ids:
         rid, lo, hi = conn.execute("SELECT rid, lo, hi FROM runs WHERE id = ?", (run_id,)).fetchone()
+        vids = conn.execute("SELECT DISTINCT vid FROM fields WHERE fid BETWEEN ? AND ?", (lo, hi)).fetchall()
         conn.execute("DELETE FROM fields WHERE fid BETWEEN ? AND ?", (lo, hi))
+        # a value no run holds any more goes too: the index stays what a fresh build would make
+        conn.executemany("DELETE FROM vals WHERE vid = ?1 AND NOT EXISTS (SELECT 1 FROM fields WHERE vid = ?1)",
+                         vids)
         conn.execute("DELETE FROM files WHERE run = ?", (rid,))
         conn.execute("DELETE FROM runs WHERE rid = ?", (rid,))
 
@@ -366,13 +400,14 @@ class _Batch:
     keys: list[tuple[int, str]] = field(default_factory=list)  # keys first named in this batch
     envs: list[tuple[int, str]] = field(default_factory=list)
     env_fields: list[tuple[Any, ...]] = field(default_factory=list)
+    vals: list[tuple[Any, ...]] = field(default_factory=list)  # values first met in this batch
     runs: list[tuple[Any, ...]] = field(default_factory=list)
     fields: list[tuple[Any, ...]] = field(default_factory=list)
     files: list[tuple[Any, ...]] = field(default_factory=list)
 
     def rows(self) -> tuple[list[Any], ...]:
         """Its lists in field order (dataclasses.astuple would copy every row)."""
-        return self.keys, self.envs, self.env_fields, self.runs, self.fields, self.files
+        return self.keys, self.envs, self.env_fields, self.vals, self.runs, self.fields, self.files
 
 
 class _Parser:
@@ -380,7 +415,7 @@ class _Parser:
     index, so a batch parsed in another process is written as it is; a run's fields have the ids
     runs.lo..runs.hi (a range instead of an index on fields.run)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, bulk: bool = False) -> None:
         def top(sql: str) -> int:
             return int(conn.execute(sql).fetchone()[0])
 
@@ -388,6 +423,8 @@ class _Parser:
         self.fid = top("SELECT coalesce(max(fid), 0) FROM fields")
         self.eid = top("SELECT coalesce(max(eid), 0) FROM envs")
         self.keys = Keys(conn.execute("SELECT key, kid FROM keys"))
+        empty = conn.execute("SELECT 1 FROM vals LIMIT 1").fetchone() is None
+        self.vals = Values(conn, complete=bulk or empty)  # bulk: a forked child must not query conn
         self.envs: dict[str, int] = dict(conn.execute("SELECT hash, eid FROM envs").fetchall())
         self.last_env: tuple[Any, int] | None = None  # (env section, id) of the previous run: most share it
         self.batch = _Batch()
@@ -404,7 +441,8 @@ class _Parser:
         rid, lo = self.rid, self.fid + 1
         env = self._env(record.get("env"))
         rows = record_rows(record, self.keys)
-        batch.fields.extend([(fid, rid, *row) for fid, row in enumerate(rows, lo)])
+        vals = self.vals
+        batch.fields.extend([(fid, rid, row[0], vals[row]) for fid, row in enumerate(rows, lo)])
         self.fid += len(rows)
         batch.runs.append((rid, run_id, folder, started, status["started_at"], status.get("ended_at"),
                            record.get("name"), env, lo, self.fid))
@@ -427,6 +465,7 @@ class _Parser:
     def take(self) -> _Batch:
         batch, self.batch = self.batch, _Batch()
         batch.keys, self.keys.new = self.keys.new, []
+        batch.vals, self.vals.new = self.vals.new, []
         return batch
 
 
@@ -446,8 +485,9 @@ def _write(conn: sqlite3.Connection, batch: _Batch) -> None:
     conn.executemany("INSERT INTO keys VALUES (?, ?)", batch.keys)
     conn.executemany("INSERT INTO envs VALUES (?, ?)", batch.envs)
     conn.executemany("INSERT INTO env_fields VALUES (?, ?, ?, ?, ?)", batch.env_fields)
+    conn.executemany("INSERT INTO vals VALUES (?, ?, ?, ?, ?)", batch.vals)
     conn.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.runs)
-    conn.executemany("INSERT INTO fields VALUES (?, ?, ?, ?, ?, ?)", batch.fields)
+    conn.executemany("INSERT INTO fields VALUES (?, ?, ?, ?)", batch.fields)
     conn.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", batch.files)
 
 
@@ -461,7 +501,7 @@ def _load(repo: Repo, conn: sqlite3.Connection, folders: list[tuple[str, pygit2.
             and threading.active_count() == 1:
         conn.execute("SAVEPOINT parsed")
         try:
-            with contextlib.closing(_forked(_parsed(repo, folders, _Parser(conn)))) as batches:
+            with contextlib.closing(_forked(_parsed(repo, folders, _Parser(conn, bulk=True)))) as batches:
                 for batch in batches:
                     _write(conn, batch)
             conn.execute("RELEASE parsed")
@@ -544,9 +584,9 @@ def _forgotten(conn: sqlite3.Connection, tip: pygit2.Commit | None) -> None:
 # ------------------------------------------------------------------------------ EXPR -> SQL
 
 
-def _owner(key: tuple[str, ...]) -> tuple[str, str, str]:
-    """(table, owner column, run column it matches) holding a key."""
-    return ("env_fields", "env", "r.env") if key[0] == "env" else ("fields", "run", "r.rid")
+def _owner(key: tuple[str, ...]) -> str:
+    """The table holding a key."""
+    return "env_fields" if key[0] == "env" else "fields"
 
 
 def _test_sql(expr: q.Compare) -> tuple[str, list[Any]]:
@@ -571,10 +611,11 @@ _KID = "(SELECT kid FROM keys WHERE key = ?)"
 
 def compile_expr(expr: q.Expr, probe: bool = False) -> tuple[str, list[Any]]:
     """SQL over runs r for an EXPR, with the semantics of query.evaluate. By default each test is the
-    set of runs it holds for (from fields_key: quick when few runs match); with probe, each run's own
+    set of runs it holds for (its values from vals_key, their runs from fields_value: quick when few
+    runs match); with probe, each run's own
     rows are looked at (its field range, its env), for a few runs taken in order."""
     if isinstance(expr, (q.Compare, q.Exists)):
-        table, owner, column = _owner(expr.key)
+        table = _owner(expr.key)
         key = q.key_text(expr.key)
         if isinstance(expr, q.Exists):  # the key itself, or any key under it ('/' follows '.')
             test, args = "f.kid IN (SELECT kid FROM keys WHERE key = ? OR (key > ? AND key < ?))", [
@@ -584,12 +625,15 @@ def compile_expr(expr: q.Expr, probe: bool = False) -> tuple[str, list[Any]]:
             if test == "0":
                 return "0", []
             test, args = f"f.kid = {_KID} AND {test}", [key, *args]
-        if not probe:
-            return f"{column} IN (SELECT f.{owner} FROM {table} f WHERE {test})", args
         if table == "env_fields":
+            if not probe:
+                return f"r.env IN (SELECT f.env FROM env_fields f WHERE {test})", args
             return f"EXISTS (SELECT 1 FROM env_fields f WHERE f.env = r.env AND {test})", args
-        # NOT INDEXED: the run's rows by rowid range, never a walk of fields_key
-        return f"EXISTS (SELECT 1 FROM fields f NOT INDEXED WHERE f.fid BETWEEN r.lo AND r.hi AND {test})", args
+        if not probe:  # the few matching values (vals_key), then the runs holding them (fields_value)
+            return f"r.rid IN (SELECT x.run FROM vals f CROSS JOIN fields x ON x.vid = f.vid WHERE {test})", args
+        # NOT INDEXED: the run's rows by rowid range, never a walk of an index; the key before the value
+        return ("EXISTS (SELECT 1 FROM fields x NOT INDEXED CROSS JOIN vals f ON f.vid = x.vid "
+                f"WHERE x.fid BETWEEN r.lo AND r.hi AND {test.replace('f.kid', 'x.kid', 1)})"), args
     if isinstance(expr, q.Not):
         inner, args = compile_expr(expr.term, probe)
         return f"NOT ({inner})", args
@@ -624,21 +668,26 @@ def _select_sql(sel: Selection, lead: int | None = None, limit: int | None = Non
     joins, order, conds, args, join_args = [], [], ["1"], [], []
     head = "runs r"
     for n, sort in enumerate(sel.sort):
-        table = _owner(sort.key)[0]
+        table = _owner(sort.key)
         way = "DESC" if sort.descending else "ASC"
         join_args.append(q.key_text(sort.key))
         if n == 0 and lead is not None and lead >= 0:  # CROSS JOIN: SQLite keeps this table order
-            head = "fields s0 CROSS JOIN runs r"
-            conds += ["s0.kid = " + _KID, "s0.t = ?", "r.rid = s0.run"]
+            head = "vals v0 CROSS JOIN fields s0 CROSS JOIN runs r"
+            conds += ["v0.kid = " + _KID, "v0.t = ?", "s0.vid = v0.vid", "r.rid = s0.run"]
             args += [join_args.pop(), lead]
-            order += [f"s0.num {way}", f"s0.txt {way}"]
+            order += [f"v0.num {way}", f"v0.txt {way}"]
             continue
-        on = f"s{n}.env = r.env" if table == "env_fields" else f"s{n}.fid BETWEEN r.lo AND r.hi"
-        joins.append(f"LEFT JOIN {table} s{n} ON {on} AND s{n}.kid = {_KID}")
+        value = f"s{n}"  # the row holding t, num, txt
+        if table == "env_fields":
+            joins.append(f"LEFT JOIN env_fields s{n} ON s{n}.env = r.env AND s{n}.kid = {_KID}")
+        else:
+            value = f"v{n}"
+            joins.append(f"LEFT JOIN fields s{n} ON s{n}.fid BETWEEN r.lo AND r.hi AND s{n}.kid = {_KID} "
+                         f"LEFT JOIN vals v{n} ON v{n}.vid = s{n}.vid")
         if n == 0 and lead is not None:
-            conds.append("s0.t IS NULL")
+            conds.append("s0.kid IS NULL")
             continue
-        order += [f"s{n}.t IS NULL", f"s{n}.t", f"s{n}.num {way}", f"s{n}.txt {way}"]
+        order += [f"{value}.t IS NULL", f"{value}.t", f"{value}.num {way}", f"{value}.txt {way}"]
     order += ["r.started DESC", "r.id DESC"]
     if window is not None:  # runs at least as new as the window-th newest: a prefix of the order
         conds.append("r.started >= coalesce((SELECT started FROM runs ORDER BY started DESC, id DESC "
