@@ -521,8 +521,8 @@ def test_record_of_an_empty_program_name_is_127(repo: Repo) -> None:
     assert repo.run_ids() == []
 
 
-def test_conflicted_merge_is_refused_before_the_command_runs(repo: Repo) -> None:
-    # fails on main: GitError: cannot create a tree from a not fully merged index
+def conflicted_merge(repo: Repo) -> None:
+    """A merge stopped on a conflict in train.py: the index has no one state to record."""
     repo.git("checkout", "-q", "-b", "other")
     repo.write("train.py", "print('other')\n")
     repo.commit_all("other")
@@ -530,6 +530,11 @@ def test_conflicted_merge_is_refused_before_the_command_runs(repo: Repo) -> None
     repo.write("train.py", "print('main')\n")
     repo.commit_all("main")
     repo.git("merge", "-q", "other", check=False)
+
+
+def test_conflicted_merge_is_refused_before_the_command_runs(repo: Repo) -> None:
+    # fails on main: GitError: cannot create a tree from a not fully merged index
+    conflicted_merge(repo)
     result = repo.prov("record", "--", "touch", "ran")
     assert result.code == 128 and one_line(result.err) and "merge conflicts" in result.err, result.err
     assert not (repo.path / "ran").exists()
@@ -643,13 +648,7 @@ def test_a_refusal_no_retry_can_fix_is_given_after_one_snapshot(repo: Repo, monk
     from prov_git.app import record as recording
     from prov_git.errors import StoreError
 
-    repo.git("checkout", "-q", "-b", "other")
-    repo.write("train.py", "print('other')\n")
-    repo.commit_all("other")
-    repo.git("checkout", "-q", "main")
-    repo.write("train.py", "print('main')\n")
-    repo.commit_all("main")
-    repo.git("merge", "-q", "other", check=False)
+    conflicted_merge(repo)
     real, calls = recording.capture_git, []
 
     def counted(*args: object, **kwargs: object) -> object:

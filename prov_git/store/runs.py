@@ -182,16 +182,7 @@ def _sync_ref(repo: Repo) -> None:
     opens a repository, which happened before make_durable() could ask for it."""
     paths = [repo.common_dir / REF, repo.common_dir / "logs" / REF]
     for path in [*paths, *{p.parent for p in paths}]:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue  # packed away, or no reflog: nothing of ours to flush
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        _fsync_path(path)
 
 
 def _lock_timeout() -> float:
@@ -443,7 +434,7 @@ def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: bool) -> Path | None:
             kept.write_bytes(KEEP_MARK)
         os.replace(work / f"{stem}.pack", pack_dir / f"{stem}.pack")
         os.replace(work / index, pack_dir / index)  # the index last: it makes the pack visible
-        _fsync_dir(pack_dir)
+        _fsync_path(pack_dir)
         return kept
     finally:
         for name in os.listdir(work):
@@ -453,8 +444,12 @@ def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: bool) -> Path | None:
             os.rmdir(work)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync_path(path: Path) -> None:
+    """fsync a file or a folder; one that is gone (packed away, no reflog) has nothing of ours."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
     except OSError:
