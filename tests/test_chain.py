@@ -60,7 +60,7 @@ def test_newest_runs_are_found_without_walking_the_empty_merges(repo: Repo) -> N
         assert resolve.resolve(store, "@") == ids[-1]
         assert resolve.resolve(store, "@~2") == ids[0]
     finally:
-        runs._load_commit = load  # type: ignore[assignment]
+        runs._load_commit = load
     # fails on main: both walk all 50,000 merges (100,000 commits read) before the first run
     assert read <= 2 * resolve.WALK_BASE, read
     assert _log_ids(repo, "-n", "1") == [ids[-1]]
