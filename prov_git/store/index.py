@@ -36,7 +36,7 @@ from typing import Any
 import pygit2
 
 from prov_git.records import query as q
-from prov_git.store import forgotten, runs
+from prov_git.store import catfile, forgotten, runs
 from prov_git.store.repo import Repo
 
 LAYOUT = 8  # PRAGMA user_version: bump to rebuild every index of an older layout
@@ -347,15 +347,7 @@ class _CatFile:
         except OSError:
             return
         assert self.proc.stdin is not None
-        stdin = self.proc.stdin
-
-        def feed() -> None:
-            with contextlib.suppress(OSError, ValueError):
-                stdin.write("".join(f"{oid}\n" for oid in oids).encode())
-            with contextlib.suppress(OSError):
-                stdin.close()
-
-        self.writer = threading.Thread(target=feed, daemon=True)
+        self.writer = threading.Thread(target=catfile.feed, args=(self.proc.stdin, oids), daemon=True)
         self.writer.start()
 
     def read(self, oid: pygit2.Oid) -> bytes | None:

@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import pygit2
 
 from prov_git.errors import RefusedData, RemoteError, RunConflict
-from prov_git.store import merge, mirror, runs
+from prov_git.store import catfile, merge, mirror, runs
 from prov_git.store.repo import Repo
 
 GUARD_ENV = "GIT_PROV_HOOK"  # set for the git push we run: our pre-push hook then does not push again
@@ -307,36 +306,16 @@ def _blob_reader(repo: Repo, quarantine: Path | None = None) -> merge.BlobReader
         except OSError:
             return  # merge reads them itself
         assert proc.stdin is not None and proc.stdout is not None
-        feeder = threading.Thread(target=_feed, args=(proc.stdin, oids), daemon=True)
+        feeder = threading.Thread(target=catfile.feed, args=(proc.stdin, oids), daemon=True)
         feeder.start()
         try:
-            yield from _batch_output(proc.stdout, oids)
+            yield from catfile.blobs(proc.stdout, oids)
         finally:
             proc.kill()
             proc.wait()
             feeder.join()
 
     return read
-
-
-def _feed(stdin: IO[bytes], oids: list[pygit2.Oid]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        stdin.write("".join(f"{oid}\n" for oid in oids).encode())
-    with contextlib.suppress(OSError):
-        stdin.close()
-
-
-def _batch_output(stdout: IO[bytes], oids: list[pygit2.Oid]) -> Iterator[tuple[pygit2.Oid, bytes]]:
-    """(id, content) from `cat-file --batch` output; stops at the first answer that is not the blob asked."""
-    for oid in oids:
-        head = stdout.readline().split()
-        if len(head) != 3 or head[1] != b"blob" or head[0] != str(oid).encode():
-            return
-        size = int(head[2])
-        data = stdout.read(size + 1)
-        if len(data) != size + 1:
-            return
-        yield oid, data[:size]
 
 
 def quarantine_ref(remote: Remote) -> str:
