@@ -80,3 +80,63 @@ def test_the_shortcut_finds_what_the_set_difference_finds(tmp_path: Path, name_s
                 except RefusedData:
                     found = "refused"
                 assert found == expected, (known, data, base, hint)
+
+
+# ------------------------------------------------------------------ trees read ahead (store/catfile.Lookahead)
+
+
+def _cat_file(path: Path, asks: list[str]) -> list[tuple[bytes, bytes]]:
+    import subprocess
+
+    from prov_git.store import catfile
+
+    done = subprocess.run(["git", "cat-file", "--batch", "--buffer"], cwd=path, check=True, capture_output=True,
+                          input="".join(f"{ask}\n" for ask in asks).encode())
+    import io
+
+    return list(catfile.trees(io.BufferedReader(io.BytesIO(done.stdout))))  # type: ignore[arg-type]
+
+
+def test_trees_read_ahead_are_the_trees_asked_and_nothing_else(tmp_path: Path) -> None:
+    """Answers that are missing, ambiguous or not trees are passed over; each tree comes with the id
+    git gives it, so a lookup can only ever get the bytes of the id it asks for."""
+    from prov_git.store import catfile
+
+    git = pygit2.init_repository(str(tmp_path))
+    blob = git.create_blob(b"data\n")
+    inner = git.TreeBuilder()
+    inner.insert("f", blob, pygit2.enums.FileMode.BLOB)
+    inner_id = inner.write()
+    top = git.TreeBuilder()
+    top.insert("dir", inner_id, pygit2.enums.FileMode.TREE)
+    top.insert("file", blob, pygit2.enums.FileMode.BLOB)
+    top_id = top.write()
+    sig = pygit2.Signature("t", "t@example.invalid", 1_700_000_000, 0)
+    head = git.create_commit("refs/heads/main", sig, sig, "c\n", top_id, [])
+    got = _cat_file(tmp_path, [f"{head}^{{tree}}", f"{head}:missing", f"{head}:file", f"{head}", "0" * 40,
+                               f"{head}:dir"])
+    assert got == [(str(top_id).encode(), git.odb.read(top_id)[1]), (str(inner_id).encode(), git.odb.read(inner_id)[1])]
+    ahead = catfile.Lookahead(iter(got))
+    assert ahead(blob) is None  # never a tree: read (and refused) by the walk itself
+    assert ahead(inner_id) == git.odb.read(inner_id)[1]  # out of order: from the window
+    assert ahead(top_id) == git.odb.read(top_id)[1]
+    assert ahead(top_id) is None  # each answer is taken once; the walk keeps what it read
+
+
+def test_a_lookup_off_the_predicted_path_reads_a_bounded_number_ahead() -> None:
+    """A walk that leaves the first-parent line (a merge's other side) asks for trees the stream does
+    not hold: each such lookup reads at most PULL answers more and keeps at most WINDOW of them, and
+    the answers in the window still serve the walk when it comes back."""
+    from prov_git.store import catfile
+
+    stream = [(f"{n:040x}".encode(), b"tree %d" % n) for n in range(1000)]
+    ahead = catfile.Lookahead(iter(stream))
+    assert ahead(pygit2.Oid(hex="f" * 40)) is None
+    assert len(ahead.window) == catfile.Lookahead.PULL
+    for _ in range(40):
+        ahead(pygit2.Oid(hex="e" * 40))
+    assert len(ahead.window) == catfile.Lookahead.WINDOW
+    first_kept = 41 * catfile.Lookahead.PULL - catfile.Lookahead.WINDOW
+    assert f"{first_kept - 1:040x}".encode() not in ahead.window  # pushed out: the walk reads it itself
+    for n in range(first_kept, first_kept + 300):
+        assert ahead(pygit2.Oid(hex=f"{n:040x}")) == b"tree %d" % n

@@ -29,3 +29,48 @@ def blobs(stdout: IO[bytes], oids: list[pygit2.Oid]) -> Iterator[tuple[pygit2.Oi
         if len(data) != size + 1:
             return
         yield oid, data[:size]
+
+
+def trees(stdout: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """(hex id, content) of every tree in `cat-file --batch` output, in order; answers that are not
+    trees ("<request> missing", other kinds) are passed over. Ends where the output ends."""
+    while True:
+        head = stdout.readline().split()
+        if len(head) == 2:
+            continue  # missing or ambiguous: the reader of the walk looks it up itself
+        if len(head) != 3:
+            return
+        size = int(head[2])
+        data = stdout.read(size + 1)
+        if len(data) != size + 1:
+            return
+        if head[1] == b"tree":
+            yield head[0], data[:size]
+
+
+class Lookahead:
+    """Trees asked for in about the order a walk wants them: a lookup takes its answer from a window
+    of the next few, pulling a bounded number more; an id not among them gives None (the walk then
+    reads it itself), so a walk that leaves the predicted path only loses the speed-up."""
+
+    WINDOW = 256
+    PULL = 16  # more answers read per lookup, at most
+
+    def __init__(self, stream: Iterator[tuple[bytes, bytes]]) -> None:
+        self.stream: Iterator[tuple[bytes, bytes]] | None = stream
+        self.window: dict[bytes, bytes] = {}
+
+    def __call__(self, oid: pygit2.Oid) -> bytes | None:
+        key = str(oid).encode()
+        found = self.window.pop(key, None)
+        for _ in range(self.PULL if found is None and self.stream is not None else 0):
+            got = next(self.stream, None)  # type: ignore[arg-type]
+            if got is None:
+                self.stream = None
+                break
+            if got[0] == key:
+                return got[1]
+            if len(self.window) >= self.WINDOW:
+                del self.window[next(iter(self.window))]
+            self.window[got[0]] = got[1]
+        return found

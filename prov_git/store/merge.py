@@ -327,6 +327,11 @@ def read_run(git: pygit2.Repository, run_id: str, tree: pygit2.Oid) -> dict[str,
 # a fresh pack in run-id order is several times slower.
 BlobReader = Callable[[list[pygit2.Oid]], Iterator[tuple[pygit2.Oid, bytes]]]
 
+# The walk's older trees read ahead (store/catfile.Lookahead): the content of a tree by its id, or
+# None (then it is read here, and refused here if it is not a tree). libgit2 reads the runs/<xx>/
+# trees a chain changes, one version of each folder after another, 4x slower than git.
+TreeSource = Callable[[pygit2.Oid], "bytes | None"]
+
 
 def read_in_order(git: pygit2.Repository, oids: list[pygit2.Oid], reader: BlobReader | None
                    ) -> Iterator[bytes]:
@@ -474,8 +479,9 @@ class _Tips:
     checked as such once (_fixed_size). Then a run commit's tree at those levels is its parent's
     with one entry added or replaced, which two comparisons prove without parsing it."""
 
-    def __init__(self, git: pygit2.Repository) -> None:
+    def __init__(self, git: pygit2.Repository, ahead: TreeSource | None = None) -> None:
         self.git = git
+        self.ahead = ahead
         self.bad: dict[str, str] = {}  # run id -> problem, applied to Checked once the runs are checked
         self.commit_cache: dict[tuple[pygit2.Oid, bool], pygit2.Commit] = {}
         self.tip_cache: dict[pygit2.Oid, dict[bytes, Entry]] = {}
@@ -511,7 +517,7 @@ class _Tips:
         found = self.trees.get(oid)
         if found is not None:
             return found
-        data = _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
+        data = self._read_tree(oid, where)
         size = _fixed_size(data, len(oid.raw))
         if not size:
             entries = _parsed(data, len(oid.raw), where)
@@ -519,6 +525,10 @@ class _Tips:
         if not size:
             self.sets[oid] = frozenset(entries)
         return found
+
+    def _read_tree(self, oid: pygit2.Oid, where: str) -> bytes:
+        found = self.ahead(oid) if self.ahead is not None else None
+        return found if found is not None else _read(self.git, oid, pygit2.enums.ObjectType.TREE, where)
 
     def raw(self, oid: pygit2.Oid, where: str) -> frozenset[bytes]:
         """The set of the tree's whole entries."""
@@ -555,8 +565,8 @@ class _Tips:
             old = self.data(base, base_where)
         if (mine is not None and mine[1] != size) or (old is not None and old[1] != size):
             return None
-        data = mine[0] if mine is not None else _read(self.git, tree, pygit2.enums.ObjectType.TREE, where)
-        before = old[0] if old is not None else _read(self.git, base, pygit2.enums.ObjectType.TREE, base_where)
+        data = mine[0] if mine is not None else self._read_tree(tree, where)
+        before = old[0] if old is not None else self._read_tree(base, base_where)
         at = _aligned(data, needle, size)
         if at < 0 or data[:at] != before[:at]:
             return None
@@ -755,8 +765,9 @@ class ChainWalk:
     error: RefusedData | None = None  # the first rule the walk found broken; raised by finish_chain
 
 
-def new_walk(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None) -> ChainWalk:
-    return ChainWalk(tip, local_tip, _Tips(git))
+def new_walk(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None,
+             ahead: TreeSource | None = None) -> ChainWalk:
+    return ChainWalk(tip, local_tip, _Tips(git, ahead))
 
 
 def check_chain(git: pygit2.Repository, tip: pygit2.Oid, local_tip: pygit2.Commit | None,

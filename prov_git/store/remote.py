@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pygit2
 
@@ -241,6 +242,7 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
     """Every new commit of the chain and every new run of its tip tree, read from the quarantine."""
     view = pygit2.Repository(repo.git.path)
     view.odb.add_disk_alternate(str(quarantine))
+    stack = contextlib.ExitStack()
     try:
         # libgit2 hashes every object it reads again (70% of a tree read). git index-pack computed
         # the id of every object the remote sent from its bytes, so that proves nothing new here.
@@ -252,7 +254,8 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
         local = runs.tip(repo)
         local_tip = view.get(local.id) if local is not None else None
         assert local_tip is None or isinstance(local_tip, pygit2.Commit)
-        walk = merge.new_walk(view, tip, local_tip)
+        walk = merge.new_walk(view, tip, local_tip, stack.enter_context(
+            _chain_trees(repo, quarantine, tip, local_tip.id if local_tip is not None else None)))
         checked = merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id,
                                        counter("checking runs") if progress else None,
                                        reader=_blob_reader(repo, quarantine),
@@ -263,6 +266,7 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
     except RefusedData as exc:
         raise RefusedData(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
     finally:
+        stack.close()
         pygit2.settings.enable_strict_hash_verification(True)
         view.free()
     return checked
@@ -292,13 +296,77 @@ def stored_runs(repo: Repo) -> list[tuple[str, dict[str, bytes]]]:
     return [(run_id, {name: next(contents) for name in names}) for run_id, names in listed]
 
 
-def _blob_reader(repo: Repo, quarantine: Path | None = None) -> merge.BlobReader:
-    """Blobs of the quarantine (and the repository) through one `git cat-file --batch`: git's delta
-    cache reads a fresh pack several times faster than libgit2 object by object."""
+def _object_env(repo: Repo, quarantine: Path | None) -> dict[str, str]:
+    """The environment of a git reading the repository's objects, and the quarantine's first."""
     env = {**os.environ, "LC_ALL": "C"}
     if quarantine is not None:
         env.update({"GIT_OBJECT_DIRECTORY": str(quarantine), "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(
             p for p in (str(repo.common_dir / "objects"), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")) if p)})
+    return env
+
+
+_RUN_FAN = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})? prov: run ([0-9a-f]{2})[0-9a-f]{62}\Z")
+
+
+def _ask_chain_trees(revs: IO[bytes], stdin: IO[bytes]) -> None:
+    """For each commit of the chain's first-parent line (rev-list's "<id> <subject>", tip first), ask
+    for the trees the walk compares: its top, runs/, and the runs/<xx>/ of its own run and of the run
+    of the commit before it (that commit's tree is compared with this one's)."""
+    before: bytes | None = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in revs:
+            oid = line[:line.find(b" ")]
+            if line.startswith(b"commit ") or not oid:
+                continue  # rev-list's own header line
+            match = _RUN_FAN.match(line.rstrip(b"\n"))
+            fan = match.group(1) if match else None
+            asks = [oid + b"^{tree}", oid + b":runs"]
+            asks += [oid + b":runs/" + one for one in dict.fromkeys((before, fan)) if one is not None]
+            stdin.write(b"".join(ask + b"\n" for ask in asks))
+            before = fan
+    with contextlib.suppress(OSError):
+        stdin.close()
+
+
+@contextlib.contextmanager
+def _chain_trees(repo: Repo, quarantine: Path, tip: pygit2.Oid, local: pygit2.Oid | None
+                 ) -> Iterator[merge.TreeSource | None]:
+    """The trees of the fetched chain's first-parent line read ahead by `git rev-list` and one `git
+    cat-file --batch`, as the walk will want them (a merge's other side is read by the walk)."""
+    env = _object_env(repo, quarantine)
+    git = ["git", "--git-dir", repo.git.path]
+    try:
+        revs = subprocess.Popen([*git, "rev-list", "--first-parent", "--format=%H %s", str(tip),
+                                 *([f"^{local}"] if local is not None else [])],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        yield None
+        return
+    procs = [revs]
+    try:
+        cat = subprocess.Popen([*git, "cat-file", "--batch", "--buffer"], env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
+        procs.append(cat)
+        assert revs.stdout is not None and cat.stdin is not None and cat.stdout is not None
+        asker = threading.Thread(target=_ask_chain_trees, args=(revs.stdout, cat.stdin), daemon=True)
+        asker.start()
+        try:
+            yield catfile.Lookahead(catfile.trees(cat.stdout))
+        finally:
+            cat.kill()  # the asker's next write then fails, and it ends
+            asker.join()
+    except OSError:
+        yield None
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def _blob_reader(repo: Repo, quarantine: Path | None = None) -> merge.BlobReader:
+    """Blobs of the quarantine (and the repository) through one `git cat-file --batch`: git's delta
+    cache reads a fresh pack several times faster than libgit2 object by object."""
+    env = _object_env(repo, quarantine)
 
     def read(oids: list[pygit2.Oid]) -> Iterator[tuple[pygit2.Oid, bytes]]:
         if not oids:
