@@ -94,7 +94,7 @@ def _cat_file(path: Path, asks: list[str]) -> list[tuple[bytes, bytes]]:
                           input="".join(f"{ask}\n" for ask in asks).encode())
     import io
 
-    return list(catfile.trees(io.BufferedReader(io.BytesIO(done.stdout))))  # type: ignore[arg-type]
+    return list(catfile.trees(io.BufferedReader(io.BytesIO(done.stdout))))
 
 
 def test_trees_read_ahead_are_the_trees_asked_and_nothing_else(tmp_path: Path) -> None:
