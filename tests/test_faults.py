@@ -43,8 +43,8 @@ def read_only(folder: Path) -> Iterator[None]:
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
         yield
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+    finally:  # lazy: a detached git still holding a file open in it must not leave the mount behind
+        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 # 1 -------------------------------------------------------------------------------------------
@@ -468,8 +468,8 @@ def test_harness_read_only_objects(repo: Repo) -> None:
             refused += b"the command was not run" in done.stderr
             assert done.returncode == 0 or b"Read-only" in done.stderr, done.stderr
             subprocess.run(["mount", "-o", "remount,bind,rw", str(objects)], check=True)
-    finally:
-        subprocess.run(["umount", str(objects)], check=True)
+    finally:  # lazy: a detached git still holding a file open in it must not leave the mount behind
+        subprocess.run(["umount", "-l", str(objects)], check=True)
     tally(repo, marks, f"read-only objects: {refused} refused before the command")
 
 
