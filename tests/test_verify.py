@@ -110,6 +110,34 @@ def test_mirror_gap_and_damage_are_reported_until_mirror_runs(repo: Repo) -> Non
     assert kinds(found) == {("mirror", f".prov/runs/{'ab' * 32}")}
 
 
+def test_verify_all_on_every_core_reports_what_one_process_reports(repo: Repo, monkeypatch: Any) -> None:
+    """From PARALLEL_FROM runs, verify --all checks records and the mirror in forked workers: the
+    same problems, in the same order, as the one-process path, mirror damage included."""
+    import shutil
+
+    from prov_git.app import verify
+    from prov_git.store.repo import open_repo
+
+    repo.write("data/a.csv", "1\n")
+    made = [repo.record("-i", "data", "-p", f"n={n}", "--no-exec") for n in range(4)]
+    edited = {**made[1], "params": {"n": 99}}
+    plant(repo, made[1]["id"], {"run.json": encode(edited)})
+    mirror = repo.path / ".prov" / "runs"
+    (mirror / made[0]["id"] / "run.json").write_text("{}")
+    (mirror / made[0]["id"] / "extra.txt").write_text("planted")
+    shutil.rmtree(mirror / made[2]["id"])
+    reports = []
+    for parallel_from in (10**9, 1):
+        monkeypatch.setattr(verify, "PARALLEL_FROM", parallel_from)
+        reports.append([(p.run, p.kind, p.path, p.message) for p in verify.verify_all(open_repo(repo.path)).problems])
+    assert reports[0] == reports[1]
+    found = {(run, kind, path) for run, kind, path, _ in reports[1]}
+    assert {(made[0]["id"], "mirror", f".prov/runs/{made[0]['id']}/run.json"),
+            (made[0]["id"], "mirror", f".prov/runs/{made[0]['id']}/extra.txt"),
+            (made[2]["id"], "mirror", f".prov/runs/{made[2]['id']}")} <= found
+    assert any(run == made[1]["id"] and kind == "id" for run, kind, _ in found)
+
+
 def test_interrupted_mirror_temp_files_are_not_runs(repo: Repo) -> None:
     record = repo.record("--", "true")
     folder = repo.path / ".prov" / "runs" / record["id"]

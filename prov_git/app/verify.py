@@ -58,6 +58,7 @@ class Loaded:
     files: dict[str, bytes]
     record: rec.Record | None
     problems: list[Problem]
+    mirror: list[Problem] | None = None  # compare_mirror's, when a worker of load_all already did it
 
 
 # ------------------------------------------------------------------------------ pure checks
@@ -187,7 +188,8 @@ PARALLEL_FROM = 400  # runs: below this, a second process costs more than it sav
 
 def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
     """checked_run of every run of the ref, sorted by id: the blobs read in one stream, the checks
-    (CPU-bound, pure) on every core when there are many; progress: a counter on stderr."""
+    (CPU-bound, pure) and the mirror's comparison on every core when there are many; progress: a
+    counter on stderr."""
     from prov_git.store.remote import counter, stored_runs
 
     listed = stored_runs(repo)
@@ -197,15 +199,16 @@ def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
 
     if len(listed) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return _gathered((checked_run(run_id, stored) for run_id, stored in listed), len(listed), show)
-    global _LISTED
+    global _LISTED, _MIRROR
     _LISTED = listed  # forked workers find the files here: only indices go out, only problems come back
+    _MIRROR = str(mirror.root(repo) / "runs") if repo.workdir is not None else None
     try:
         with multiprocessing.get_context("fork").Pool(cores) as pool:
             answers = pool.imap(_problems, range(len(listed)), chunksize=64)
             return _gathered((_parsed_here(item, *answer) for item, answer in zip(listed, answers, strict=True)),
                              len(listed), show)
     finally:
-        _LISTED = []
+        _LISTED, _MIRROR = [], None
 
 
 def _gathered(loaded: Iterable[Loaded], total: int, show: Callable[[int, int], None]) -> list[Loaded]:
@@ -217,32 +220,43 @@ def _gathered(loaded: Iterable[Loaded], total: int, show: Callable[[int, int], N
 
 
 _LISTED: list[tuple[str, dict[str, bytes]]] = []
+_MIRROR: str | None = None  # the mirror's runs/ folder, when there is a work tree
 
 
-def _problems(index: int) -> tuple[bool, list[Problem]]:
-    """checked_run in a worker: whether the record is usable, and the problems (sending the record
-    back costs more than parsing it again here)."""
-    loaded = checked_run(*_LISTED[index])
-    return loaded.record is not None, loaded.problems
+def _problems(index: int) -> tuple[bool, list[Problem], list[Problem] | None]:
+    """checked_run and compare_mirror in a worker: whether the record is usable, and the problems
+    (sending the record back costs more than parsing it again here)."""
+    run_id, stored = _LISTED[index]
+    loaded = checked_run(run_id, stored)
+    mirrored = None if _MIRROR is None else compare_mirror(run_id, stored, read_folder(os.path.join(_MIRROR, run_id)))
+    return loaded.record is not None, loaded.problems, mirrored
 
 
-def _parsed_here(item: tuple[str, dict[str, bytes]], usable: bool, problems: list[Problem]) -> Loaded:
+def _parsed_here(item: tuple[str, dict[str, bytes]], usable: bool, problems: list[Problem],
+                 mirrored: list[Problem] | None) -> Loaded:
     run_id, stored = item
     record = json.loads(stored[runs.RUN_FILE].decode("utf-8"), parse_constant=rec.reject_constant) if usable else None
-    return Loaded(run_id, stored, record, problems)
+    return Loaded(run_id, stored, record, problems, mirrored)
 
 
 def read_mirror(repo: Repo, run_id: str) -> dict[str, bytes] | None:
-    folder = mirror.run_path(repo, run_id)
-    if not folder.is_dir():
+    return read_folder(str(mirror.run_path(repo, run_id)))
+
+
+def read_folder(folder: str) -> dict[str, bytes] | None:
+    """The files of one mirror folder by name, or None when it is not a folder."""
+    try:
+        items = list(os.scandir(folder))
+    except OSError:  # missing, or not a folder
         return None
     found = {}
-    for item in folder.iterdir():
+    for item in items:
         # Dot files are an interrupted atomic write's temp files: never part of the view.
         if item.name.startswith(".") or not item.is_file():
             continue
         try:
-            found[item.name] = item.read_bytes()
+            with open(item.path, "rb") as f:
+                found[item.name] = f.read()
         except OSError:
             found[item.name] = b""
     return found
@@ -395,7 +409,8 @@ def _report(repo: Repo, loaded: Sequence[Loaded], reachable: set[str] | None,
         report.problems += run.problems
         report.problems += check_pins(repo, run, reachable, kinds)
         if repo.workdir is not None:
-            report.problems += compare_mirror(run.id, run.files, read_mirror(repo, run.id))
+            report.problems += run.mirror if run.mirror is not None else compare_mirror(
+                run.id, run.files, read_mirror(repo, run.id))
     if repo.workdir is not None:  # a bare repository has no files to hold the runs to
         for run, entry in pairs:
             report.paths += 1
