@@ -108,6 +108,30 @@ def test_a_prune_that_walked_before_the_ref_moved_cannot_take_a_run(repo: Repo) 
     assert list((repo.path / ".git" / "objects" / "pack").glob("*.keep")) == []  # unkept once stored
 
 
+def test_a_re_record_of_unchanged_inputs_does_not_pack_their_manifest_again(repo: Repo) -> None:
+    # fails on main: every run packed its manifest again (libgit2 deflating ~700 KB for a 5,000-file
+    # data set), although the run before it holds the same blob and the ref reaches it all along.
+    for i in range(600):  # a manifest over runs.BIG_BLOB
+        repo.write(f"data/f{i:03}.csv", f"{i}\n")
+    pack_dir = repo.path / ".git" / "objects" / "pack"
+    repo.record("-q", "-i", "data", "--", "true")
+    repo.record("-q", "--", "true")  # another step between the two: the manifest is two commits down
+    before = set(pack_dir.glob("*.idx"))
+    second = repo.record("-q", "-i", "data", "--", "true")
+    folder = f"refs/prov/runs:runs/{second['id'][:2]}/{second['id']}"
+    manifest = repo.git("rev-parse", f"{folder}/{second['inputs'][0]['manifest']}").strip()
+    record_blob = repo.git("rev-parse", f"{folder}/run.json").strip()
+    packed = {line.split()[1] for idx in set(pack_dir.glob("*.idx")) - before
+              for line in git(repo.path, "show-index", input=idx.read_bytes()).splitlines()}
+    assert record_blob in packed and manifest not in packed
+    tip = repo.git("rev-parse", "refs/prov/runs").strip()  # and a prune that walked before the move
+    repo.git("update-ref", "-d", "refs/prov/runs")
+    repo.git("reflog", "expire", "--expire-unreachable=now", "--all")
+    repo.git("prune", "--expire=now")
+    repo.git("update-ref", "refs/prov/runs", tip)
+    repo.git("fsck", "--connectivity-only", "--no-dangling")
+
+
 def test_stale_keeps_of_killed_records_are_swept_and_packs_trigger_gc(repo: Repo) -> None:
     from prov_git.store.runs import KEEP_MARK
 

@@ -362,7 +362,11 @@ def _raise_if_full(exc: BaseException) -> None:
 def _new_objects(repo: Repo, new: pygit2.Oid, old: pygit2.Oid | None) -> list[pygit2.Oid]:
     """What the ref gains by moving from old to new: each commit down to old along first parents
     (a merge's replayed runs), with the trees and blobs it adds over its first parent; with no old,
-    new and the root commit it may stand on. What a concurrent `gc --prune=now` may delete."""
+    new and the root commit it may stand on. What a concurrent `gc --prune=now` may delete.
+
+    Less a big blob that one of old's last commits added (_held): old reaches it, so a prune that
+    walks before the ref moves keeps it, and one after finds it in new; a retry on a moved ref asks
+    again. A re-record of an unchanged data set thus does not pack its manifest a second time."""
     out: list[pygit2.Oid] = []
     commit = repo.git.get(new)
     while isinstance(commit, pygit2.Commit) and commit.id != old:
@@ -374,7 +378,26 @@ def _new_objects(repo: Repo, new: pygit2.Oid, old: pygit2.Oid | None) -> list[py
         commit = parent
     if commit is None:
         raise KeyError(f"a commit under {new} is missing")  # pruned under us: build again
-    return out
+    big = [oid for oid in out if repo.git.odb.read_header(oid)[1] >= BIG_BLOB]
+    held = _held(repo, old) if big else set()
+    return [oid for oid in out if oid not in held]
+
+
+BIG_BLOB = 64 << 10  # bytes: below this, packing a blob again costs less than looking for it
+HELD_DEPTH = 8  # old's first-parent commits looked at: a few steps that take turns share manifests
+
+
+def _held(repo: Repo, old: pygit2.Oid | None) -> set[pygit2.Oid]:
+    """The objects the last HELD_DEPTH commits down from old added (old reaches them all)."""
+    held: set[pygit2.Oid] = set()
+    commit = repo.git.get(old) if old is not None else None
+    for _ in range(HELD_DEPTH):
+        if not isinstance(commit, pygit2.Commit):
+            break
+        parent = repo.git.get(commit.parent_ids[0]) if commit.parent_ids else None
+        held.update(commit_objects(commit, parent))
+        commit = parent
+    return held
 
 
 def commit_objects(commit: pygit2.Commit, parent: object) -> list[pygit2.Oid]:
