@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from prov_git.errors import ProvError
@@ -599,11 +599,13 @@ def test_property_tree_never_leaks_tokens(tree: Any, secret: str, pre: str, post
        host=st.from_regex(r"[a-z]{1,10}(\.[a-z]{2,5})?(:[0-9]{2,5})?", fullmatch=True),
        path=st.from_regex(r"(/[a-z0-9]{0,8}){0,3}", fullmatch=True),
        pre=st.sampled_from(["", "url ", "--url=", "DATABASE_URL=", "see: "]))
+@example(scheme="https", user="", password="REDACT", host="a", path="", pre="")  # CI, stop 21
 def test_property_url_passwords_never_survive(scheme: str, user: str, password: str, host: str,
                                               path: str, pre: str) -> None:
     url = f"{scheme}://{user}:{password}@{host}{path}"
     for out in (R.value(pre + url), R.argv(["prog", pre + url])[1], R.env({"X": pre + url})["X"]):
-        assert password not in out and MARKER in out
+        # The marker's own text ("REDACTED") may contain a generated password: look outside it.
+        assert password not in MARKER_RE.sub("", out) and MARKER in out
         assert f"@{host}{path}" in out
 
 
