@@ -61,7 +61,7 @@ def build_remote(base: Path, count: int) -> Path:
     remote = base / "remote.git"
     seed = base / "seed"
     seed.mkdir()
-    git(seed, "init", "-q")
+    git(seed, "init", "-q", "-b", "main")
     (seed / "train.py").write_text("print('training')\n")
     git(seed, "add", "train.py")
     git(seed, "commit", "-q", "-m", "initial")

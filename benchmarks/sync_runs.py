@@ -94,7 +94,7 @@ def main() -> None:
         url = (base / "remote.git").as_uri()
         seed = base / "seed"
         seed.mkdir()
-        git(seed, "init", "-q")
+        git(seed, "init", "-q", "-b", "main")
         (seed / "f").write_text("x\n")
         git(seed, "add", "f")
         git(seed, "commit", "-q", "-m", "initial")
