@@ -171,6 +171,7 @@ def _ensure_reflog(repo: Repo) -> None:
     if not log.exists():
         log.parent.mkdir(parents=True, exist_ok=True)
         log.touch()
+        _fsync_path(log.parent)  # once: later entries are appended in place, the folder stays as it is
 
 
 def _lock_path(repo: Repo) -> str:
@@ -178,10 +179,11 @@ def _lock_path(repo: Repo) -> str:
 
 
 def _sync_ref(repo: Repo) -> None:
-    """fsync the ref, its reflog and their folders: libgit2 reads the fsync option only when it
-    opens a repository, which happened before make_durable() could ask for it."""
-    paths = [repo.common_dir / REF, repo.common_dir / "logs" / REF]
-    for path in [*paths, *{p.parent for p in paths}]:
+    """fsync the ref, the folder it was renamed into, and its reflog: libgit2 reads the fsync option
+    only when it opens a repository, which happened before make_durable() could ask for it. The
+    reflog is appended to in place; _ensure_reflog synced its folder when it made it."""
+    ref = repo.common_dir / REF
+    for path in (ref, ref.parent, repo.common_dir / "logs" / REF):
         _fsync_path(path)
 
 
@@ -449,9 +451,17 @@ def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: bool) -> Path | None:
         builder.set_threads(1)
         for oid in oids:
             builder.add(oid)
-        builder.write(str(work))
+        # Without libgit2's fsync, which would also sync the private folder twice: the two files
+        # are synced here, before they are put in place, and pack/ after.
+        pygit2.option(pygit2.enums.Option.ENABLE_FSYNC_GITDIR, 0)
+        try:
+            builder.write(str(work))
+        finally:
+            make_durable()
         (index,) = [n for n in os.listdir(work) if n.endswith(".idx")]
         stem = index[: -len(".idx")]
+        for name in (f"{stem}.pack", index):
+            _fsync_file(work / name)
         kept = pack_dir / f"{stem}.keep" if keep else None
         if kept is not None:
             kept.write_bytes(KEEP_MARK)
@@ -477,6 +487,15 @@ def _fsync_path(path: Path) -> None:
         os.fsync(fd)
     except OSError:
         pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    """fsync a file that must be on disk before it is put in place (an error is raised)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 
