@@ -110,6 +110,19 @@ def test_mirror_gap_and_damage_are_reported_until_mirror_runs(repo: Repo) -> Non
     assert kinds(found) == {("mirror", f".prov/runs/{'ab' * 32}")}
 
 
+def test_a_mirror_file_a_power_cut_left_empty_is_reported_and_rewritten(repo: Repo) -> None:
+    """record does not fsync the mirror (a view of the ref, which is synced): after a power cut
+    a run.json may come back empty; verify names it and `git prov mirror` writes it again."""
+    record = repo.record("--no-exec")
+    target = repo.path / ".prov" / "runs" / record["id"] / "run.json"
+    whole = target.read_bytes()
+    target.write_bytes(b"")
+    code, found = problems(repo, "--all")
+    assert code == 1 and kinds(found) == {("mirror", f".prov/runs/{record['id']}/run.json")}
+    assert repo.prov("mirror").code == 0
+    assert target.read_bytes() == whole and repo.prov("verify", "--all").code == 0
+
+
 def test_verify_all_on_every_core_reports_what_one_process_reports(repo: Repo, monkeypatch: Any) -> None:
     """From PARALLEL_FROM runs, verify --all checks records and the mirror in forked workers: the
     same problems, in the same order, as the one-process path, mirror damage included."""
