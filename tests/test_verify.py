@@ -139,16 +139,20 @@ def test_verify_all_on_every_core_reports_what_one_process_reports(repo: Repo, m
     (mirror / made[0]["id"] / "run.json").write_text("{}")
     (mirror / made[0]["id"] / "extra.txt").write_text("planted")
     shutil.rmtree(mirror / made[2]["id"])
-    reports = []
+    repo.write("data/a.csv", "2\n")  # the path check reads what the workers sent back of each record
+    reports, paths = [], []
     for parallel_from in (10**9, 1):
         monkeypatch.setattr(verify, "PARALLEL_FROM", parallel_from)
-        reports.append([(p.run, p.kind, p.path, p.message) for p in verify.verify_all(open_repo(repo.path)).problems])
-    assert reports[0] == reports[1]
+        report = verify.verify_all(open_repo(repo.path))
+        reports.append([(p.run, p.kind, p.path, p.message) for p in report.problems])
+        paths.append((report.paths, [(p.run, p.path) for p in report.absent]))
+    assert reports[0] == reports[1] and paths[0] == paths[1] and paths[1][0] == 1
     found = {(run, kind, path) for run, kind, path, _ in reports[1]}
     assert {(made[0]["id"], "mirror", f".prov/runs/{made[0]['id']}/run.json"),
             (made[0]["id"], "mirror", f".prov/runs/{made[0]['id']}/extra.txt"),
             (made[2]["id"], "mirror", f".prov/runs/{made[2]['id']}")} <= found
     assert any(run == made[1]["id"] and kind == "id" for run, kind, _ in found)
+    assert any(path.startswith("data") and kind not in ("mirror", "id") for _, kind, path in found), found
 
 
 def test_interrupted_mirror_temp_files_are_not_runs(repo: Repo) -> None:
