@@ -349,13 +349,18 @@ def verify_runs(repo: Repo, run_ids: Sequence[str]) -> Report:
 def recorders(loaded: Sequence[Loaded]) -> dict[str, list[tuple[Loaded, dict[str, Any]]]]:
     """Each path -> every run that recorded it as its own (not missing, not `written: false`),
     newest first (start time, then id)."""
-    usable = [(r, r.record) for r in loaded if r.record is not None]
-    usable.sort(key=lambda u: (runs.parse_time(u[1]["status"]["started_at"]), u[0].id), reverse=True)
+    owned: list[tuple[float, str, Loaded, list[dict[str, Any]]]] = []
+    for run in loaded:
+        record = run.record
+        own = [] if record is None else [e for e in entries(record)
+                                         if e["type"] != "missing" and e.get("written") is not False]
+        if record is not None and own:  # only these runs need their start time parsed
+            owned.append((runs.parse_time(record["status"]["started_at"]), run.id, run, own))
+    owned.sort(key=lambda u: (u[0], u[1]), reverse=True)
     found: dict[str, list[tuple[Loaded, dict[str, Any]]]] = {}
-    for run, record in usable:
-        for entry in entries(record):
-            if entry["type"] != "missing" and entry.get("written") is not False:
-                found.setdefault(entry["path"], []).append((run, entry))
+    for _, _, run, own in owned:
+        for entry in own:
+            found.setdefault(entry["path"], []).append((run, entry))
     return found
 
 
