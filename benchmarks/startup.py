@@ -109,7 +109,7 @@ def main() -> None:
             "sh", "-c", f"cd {ours} && {prov} record -i in.txt -o out.txt -- cp in.txt out.txt"],
     }
     if shutil.which("eatmydata"):
-        # The same record with fsync made a no-op (Debian's eatmydata): what the 19 fsyncs of a run's
+        # The same record with fsync made a no-op (Debian's eatmydata): what the fsyncs of a run's
         # objects, snapshot, ref, reflog and mirror cost here. The peers do not fsync at all.
         cases["git prov record -- true, fsync off (eatmydata)"] = [
             "sh", "-c", f"cd {ours} && eatmydata {prov} record -- true"]

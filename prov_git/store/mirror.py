@@ -55,7 +55,7 @@ def run_path(repo: Repo, run_id: str) -> Path:
 def write_run(repo: Repo, run_id: str, files: dict[str, bytes]) -> None:
     """One run's files into the mirror, each whole (temp file + rename) but not fsynced: the ref,
     synced before this, holds the run; after a power cut verify names a file that came out empty
-    and `git prov mirror` rewrites it (1.1 ms, the dearest fsync of a record, saved)."""
+    and `git prov mirror` rewrites it (an fsync of up to ~1 ms here, saved)."""
     ensure_gitignore(repo)
     folder = run_path(repo, run_id)
     for name, data in files.items():
