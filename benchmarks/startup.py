@@ -110,7 +110,7 @@ def main() -> None:
     }
     if shutil.which("eatmydata"):
         # The same record with fsync made a no-op (Debian's eatmydata): what the fsyncs of a run's
-        # objects, snapshot, ref, reflog and mirror cost here. The peers do not fsync at all.
+        # pack, snapshot, ref and reflog cost here. The peers do not fsync at all.
         cases["git prov record -- true, fsync off (eatmydata)"] = [
             "sh", "-c", f"cd {ours} && eatmydata {prov} record -- true"]
         cases["git prov record -i in -o out -- cp, fsync off (eatmydata)"] = [
