@@ -206,8 +206,8 @@ def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
     try:
         with multiprocessing.get_context("fork").Pool(cores) as pool:
             answers = pool.imap(_problems, range(len(listed)), chunksize=64)
-            return _gathered((_parsed_here(item, *answer) for item, answer in zip(listed, answers, strict=True)),
-                             len(listed), show)
+            return _gathered((Loaded(run_id, stored, *answer)
+                              for (run_id, stored), answer in zip(listed, answers, strict=True)), len(listed), show)
     finally:
         _LISTED, _MIRROR = [], None
 
@@ -241,12 +241,6 @@ def _read_by_verify_all(record: rec.Record) -> Any:
     return {"git": {key: git[key] for key in ("commit", "snapshot") if key in git},
             "status": {"started_at": status["started_at"]}, "recorder": record["recorder"],
             "inputs": record["inputs"], "outputs": record["outputs"]}
-
-
-def _parsed_here(item: tuple[str, dict[str, bytes]], record: rec.Record | None, problems: list[Problem],
-                 mirrored: list[Problem] | None) -> Loaded:
-    run_id, stored = item
-    return Loaded(run_id, stored, record, problems, mirrored)
 
 
 def read_mirror(repo: Repo, run_id: str) -> dict[str, bytes] | None:
@@ -352,9 +346,10 @@ def recorders(loaded: Sequence[Loaded]) -> dict[str, list[tuple[Loaded, dict[str
     owned: list[tuple[float, str, Loaded, list[dict[str, Any]]]] = []
     for run in loaded:
         record = run.record
-        own = [] if record is None else [e for e in entries(record)
-                                         if e["type"] != "missing" and e.get("written") is not False]
-        if record is not None and own:  # only these runs need their start time parsed
+        if record is None:
+            continue
+        own = [e for e in entries(record) if e["type"] != "missing" and e.get("written") is not False]
+        if own:  # only these runs need their start time parsed
             owned.append((runs.parse_time(record["status"]["started_at"]), run.id, run, own))
     owned.sort(key=lambda u: (u[0], u[1]), reverse=True)
     found: dict[str, list[tuple[Loaded, dict[str, Any]]]] = {}

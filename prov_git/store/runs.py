@@ -461,7 +461,7 @@ def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: bool) -> Path | None:
         (index,) = [n for n in os.listdir(work) if n.endswith(".idx")]
         stem = index[: -len(".idx")]
         for name in (f"{stem}.pack", index):
-            _fsync_file(work / name)
+            _fsync_path(work / name, strict=True)
         kept = pack_dir / f"{stem}.keep" if keep else None
         if kept is not None:
             kept.write_bytes(KEEP_MARK)
@@ -477,25 +477,20 @@ def write_pack(repo: Repo, oids: list[pygit2.Oid], keep: bool) -> Path | None:
             os.rmdir(work)
 
 
-def _fsync_path(path: Path) -> None:
-    """fsync a file or a folder; one that is gone (packed away, no reflog) has nothing of ours."""
+def _fsync_path(path: Path, strict: bool = False) -> None:
+    """fsync a file or a folder; one that is gone (packed away, no reflog) has nothing of ours.
+    strict: the file must be on disk before it is put in place, so an error is raised."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
+        if strict:
+            raise
         return
     try:
         os.fsync(fd)
     except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    """fsync a file that must be on disk before it is put in place (an error is raised)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
+        if strict:
+            raise
     finally:
         os.close(fd)
 
