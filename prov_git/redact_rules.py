@@ -13,66 +13,77 @@ sources) in one place. Sources:
 
 from __future__ import annotations
 
-# A value matching any of these is a credential wherever it appears: the whole string is marked.
+# A shape is (before, anchors, after, any_case): a match is `before`, one of the anchors typed out in
+# full, then `after`. So every match holds an anchor, and redact.py runs only the shapes whose anchor
+# a string holds (compiling all of them would cost ~2 ms of every record). An any_case shape's anchors
+# are lowercase and match in any case; its before and after carry their own (?i:...) where it matters.
+# A value matching any key shape is a credential wherever it appears: the whole string is marked.
 KEY_SHAPES = (
-    r"gh[pousr]_[A-Za-z0-9]{36,}",  # github-pat, github-oauth, github-app-token, github-refresh-token
-    r"github_pat_[A-Za-z0-9_]{22,}",  # github-fine-grained-pat
-    r"gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|agent|oas)-[A-Za-z0-9_-]{20,}",  # gitlab-pat, gitlab-ptt, ...
-    r"GR1348941[\w-]{20}",  # gitlab-rrt
-    r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}",  # aws-access-token
+    # github-pat, github-oauth, github-app-token, github-refresh-token
+    ("", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"[A-Za-z0-9]{36,}", False),
+    ("", ("github_pat_",), r"[A-Za-z0-9_]{22,}", False),  # github-fine-grained-pat
+    ("", ("glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glcbt-", "glft-", "glimt-", "glagent-", "gloas-"),
+     r"[A-Za-z0-9_-]{20,}", False),  # gitlab-pat, gitlab-ptt, ...
+    ("", ("GR1348941",), r"[\w-]{20}", False),  # gitlab-rrt
+    ("", ("A3T",), r"[A-Z0-9][A-Z0-9]{16}", False),  # aws-access-token
+    ("", ("AKIA", "ASIA", "ABIA", "ACCA"), r"[A-Z0-9]{16}", False),  # aws-access-token
     # openai-api-key, anthropic-api-key (and other sk- keys); needs a digit and 20+ chars so
     # "sk-learn" and kebab words pass.
-    r"(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}",
-    r"(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}",  # stripe-access-token
-    r"whsec_[A-Za-z0-9]{24,}",  # Stripe webhook signing secrets (Stripe docs)
-    r"xox[abposre]-[A-Za-z0-9-]{10,}",  # slack-bot-token, slack-user-token, slack-legacy-*
-    r"xapp-[0-9]-[A-Za-z0-9-]{10,}",  # slack-app-token
-    r"hf_[A-Za-z0-9]{30,}",  # huggingface-access-token
-    r"api_org_[A-Za-z]{34}",  # huggingface-organization-api-token
-    r"npm_[A-Za-z0-9]{36}",  # npm-access-token
-    r"pypi-AgE[A-Za-z0-9_-]{50,}",  # pypi-upload-token
-    r"AIza[0-9A-Za-z_-]{35}",  # gcp-api-key
-    r"ya29\.[0-9A-Za-z_-]{20,}",  # Google OAuth access tokens (Google docs)
-    r"SG\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}",  # sendgrid-api-token
-    r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",  # shopify-access-token, -shared-secret, -custom-, -private-app-
-    r"dapi[a-f0-9]{32}",  # databricks-api-token
-    r"do[opr]_v1_[a-f0-9]{64}",  # digitalocean-pat, -access-token, -refresh-token
-    r"AGE-SECRET-KEY-1[0-9A-Z]{50,}",  # age-secret-key
-    r"-----BEGIN[A-Z0-9 _-]*PRIVATE KEY",  # private-key (RSA, EC, OPENSSH, PGP, ...)
-    r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",  # jwt (signed or not)
-    r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{8,}",  # slack-webhook-url
-    r"discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]{20,}",  # Discord webhooks
-    r"hv[sb]\.[\w-]{24,}",  # vault-service-token, vault-batch-token
-    r"ATATT3[A-Za-z0-9_=-]{30,}",  # atlassian-api-token
-    r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}",  # grafana-service-account-token
-    r"glc_[A-Za-z0-9+/]{32,}",  # grafana-cloud-api-token
-    r"eyJrIjoi[A-Za-z0-9]{40,}",  # grafana-api-key
-    r"sntry[su]_[A-Za-z0-9+/=_]{40,}",  # sentry-org-token, sentry-user-token
+    (r"(?<![A-Za-z0-9])", ("sk-",), r"(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}", False),
+    ("", ("sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"), r"[A-Za-z0-9]{10,}",
+     False),  # stripe-access-token
+    ("", ("whsec_",), r"[A-Za-z0-9]{24,}", False),  # Stripe webhook signing secrets (Stripe docs)
+    ("", ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-"), r"[A-Za-z0-9-]{10,}",
+     False),  # slack-bot-token, slack-user-token, slack-legacy-*
+    ("", ("xapp-",), r"[0-9]-[A-Za-z0-9-]{10,}", False),  # slack-app-token
+    ("", ("hf_",), r"[A-Za-z0-9]{30,}", False),  # huggingface-access-token
+    ("", ("api_org_",), r"[A-Za-z]{34}", False),  # huggingface-organization-api-token
+    ("", ("npm_",), r"[A-Za-z0-9]{36}", False),  # npm-access-token
+    ("", ("pypi-AgE",), r"[A-Za-z0-9_-]{50,}", False),  # pypi-upload-token
+    ("", ("AIza",), r"[0-9A-Za-z_-]{35}", False),  # gcp-api-key
+    ("", ("ya29.",), r"[0-9A-Za-z_-]{20,}", False),  # Google OAuth access tokens (Google docs)
+    ("", ("SG.",), r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}", False),  # sendgrid-api-token
+    ("", ("shpat_", "shpss_", "shpca_", "shppa_"), r"[a-fA-F0-9]{32}",
+     False),  # shopify-access-token, -shared-secret, -custom-, -private-app-
+    ("", ("dapi",), r"[a-f0-9]{32}", False),  # databricks-api-token
+    ("", ("doo_v1_", "dop_v1_", "dor_v1_"), r"[a-f0-9]{64}", False),  # digitalocean-pat, -access-token, -refresh-token
+    ("", ("AGE-SECRET-KEY-1",), r"[0-9A-Z]{50,}", False),  # age-secret-key
+    ("", ("-----BEGIN",), r"[A-Z0-9 _-]*PRIVATE KEY", False),  # private-key (RSA, EC, OPENSSH, PGP, ...)
+    ("", ("eyJ",), r"[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", False),  # jwt (signed or not)
+    ("", ("hooks.slack.com/",), r"(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{8,}", False),  # slack-webhook-url
+    ("", ("discord",), r"(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]{20,}", False),  # Discord webhooks
+    ("", ("hvs.", "hvb."), r"[\w-]{24,}", False),  # vault-service-token, vault-batch-token
+    ("", ("ATATT3",), r"[A-Za-z0-9_=-]{30,}", False),  # atlassian-api-token
+    ("", ("glsa_",), r"[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}", False),  # grafana-service-account-token
+    ("", ("glc_",), r"[A-Za-z0-9+/]{32,}", False),  # grafana-cloud-api-token
+    ("", ("eyJrIjoi",), r"[A-Za-z0-9]{40,}", False),  # grafana-api-key
+    ("", ("sntrys_", "sntryu_"), r"[A-Za-z0-9+/=_]{40,}", False),  # sentry-org-token, sentry-user-token
     # doppler-api-token is dp.pt.; Doppler's docs list the other kinds (st service, sa service
     # account, ct CLI, scim, audit).
-    r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{20,}",
-    r"PMAK-[A-Fa-f0-9]{24}-[A-Fa-f0-9]{34}",  # postman-api-token
-    r"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])",  # twilio-api-key
-    r"lin_api_[A-Za-z0-9]{40}",  # linear-api-key
-    r"ntn_[A-Za-z0-9]{40,}",  # notion-api-token (ntn_ + 11 digits + 35; looser: any 40+)
-    r"(?i:[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,})",  # hashicorp-tf-api-token
-    r"pscale_(?:tkn|oauth|pw)_[\w=.-]{32,}",  # planetscale-api-token, -oauth-token, -password
-    r"pnu_[A-Za-z0-9]{36}",  # prefect-api-token
-    r"pul-[a-f0-9]{40}",  # pulumi-api-token
-    r"rubygems_[a-f0-9]{48}",  # rubygems-api-token
-    r"pplx-[A-Za-z0-9]{48}",  # perplexity-api-key
-    r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}",  # dynatrace-api-token
-    r"sha256~[\w-]{43}",  # openshift-user-token
+    ("", ("dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."), r"[A-Za-z0-9]{20,}", False),
+    ("", ("PMAK-",), r"[A-Fa-f0-9]{24}-[A-Fa-f0-9]{34}", False),  # postman-api-token
+    (r"(?<![A-Za-z0-9])", ("SK",), r"[0-9a-fA-F]{32}(?![A-Za-z0-9])", False),  # twilio-api-key
+    ("", ("lin_api_",), r"[A-Za-z0-9]{40}", False),  # linear-api-key
+    ("", ("ntn_",), r"[A-Za-z0-9]{40,}", False),  # notion-api-token (ntn_ + 11 digits + 35; looser: any 40+)
+    (r"(?i:[a-z0-9]{14}\.)", ("atlasv1",), r"(?i:\.[a-z0-9_=-]{60,})", True),  # hashicorp-tf-api-token
+    ("", ("pscale_tkn_", "pscale_oauth_", "pscale_pw_"), r"[\w=.-]{32,}",
+     False),  # planetscale-api-token, -oauth-token, -password
+    ("", ("pnu_",), r"[A-Za-z0-9]{36}", False),  # prefect-api-token
+    ("", ("pul-",), r"[a-f0-9]{40}", False),  # pulumi-api-token
+    ("", ("rubygems_",), r"[a-f0-9]{48}", False),  # rubygems-api-token
+    ("", ("pplx-",), r"[A-Za-z0-9]{48}", False),  # perplexity-api-key
+    ("", ("dt0c01.",), r"[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}", False),  # dynatrace-api-token
+    ("", ("sha256~",), r"[\w-]{43}", False),  # openshift-user-token
 )
 # Credentials in HTTP headers: shapes of text, not of a key (code building a header matches too),
 # so they mark values but do not make a file look secret.
 HEADER_SHAPES = (
-    r"(?i:(?<![\w-])(?:proxy-)?authorization[\"']?\s*[:=]\s*\S)",  # an HTTP Authorization header
-    r"(?i:\bauthorization\s+(?:basic|bearer|token|digest)\s+\S)",  # the same without the colon
-    r"(?i:\bbearer\s+)(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}",  # curl-auth-header
+    (r"(?<![\w-])(?i:proxy-)?", ("authorization",), r"[\"']?\s*[:=]\s*\S", True),  # an HTTP Authorization header
+    (r"\b", ("authorization",), r"(?i:\s+(?:basic|bearer|token|digest)\s+\S)", True),  # the same without the colon
+    (r"\b", ("bearer",), r"\s+(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}", True),  # curl-auth-header
     # curl-auth-header's Basic branch: base64 that has a digit or +/= (prose "basic tokenization" passes)
-    r"(?i:\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}",
-    r"(?i:\btoken\s+[0-9a-f]{40}\b)",  # a 40-hex GitHub token in `Authorization: token <hex>` style
+    (r"\b", ("basic",), r"\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}", True),
+    (r"\b", ("token",), r"(?i:\s+[0-9a-f]{40}\b)", True),  # a 40-hex GitHub token in `Authorization: token <hex>` style
 )
 TOKEN_SHAPES = KEY_SHAPES + HEADER_SHAPES
 

@@ -24,8 +24,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from prov_git import redact_rules as rules
 from prov_git.errors import ProvError
-from prov_git.redact import MARKER, Redactor, _rx, marker
+from prov_git.redact import MARKER, Redactor, Shape, _rx, marker, shape_pattern
 from prov_git.store.keys import load_key
 
 KEY = bytes(range(32))
@@ -607,6 +608,104 @@ def test_property_url_passwords_never_survive(scheme: str, user: str, password: 
         # The marker's own text ("REDACTED") may contain a generated password: look outside it.
         assert password not in MARKER_RE.sub("", out) and MARKER in out
         assert f"@{host}{path}" in out
+
+
+# The token shapes as gitleaks writes them, one regex each (prov_git/redact_rules.py before it split
+# each into before / anchors / after): the anchored shapes must match exactly what these match.
+GITLEAKS_AS_WRITTEN = (
+    r'gh[pousr]_[A-Za-z0-9]{36,}',
+    r'github_pat_[A-Za-z0-9_]{22,}',
+    r'gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|agent|oas)-[A-Za-z0-9_-]{20,}',
+    r'GR1348941[\w-]{20}',
+    r'(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}',
+    r'(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}',
+    r'(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}',
+    r'whsec_[A-Za-z0-9]{24,}',
+    r'xox[abposre]-[A-Za-z0-9-]{10,}',
+    r'xapp-[0-9]-[A-Za-z0-9-]{10,}',
+    r'hf_[A-Za-z0-9]{30,}',
+    r'api_org_[A-Za-z]{34}',
+    r'npm_[A-Za-z0-9]{36}',
+    r'pypi-AgE[A-Za-z0-9_-]{50,}',
+    r'AIza[0-9A-Za-z_-]{35}',
+    r'ya29\.[0-9A-Za-z_-]{20,}',
+    r'SG\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}',
+    r'shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}',
+    r'dapi[a-f0-9]{32}',
+    r'do[opr]_v1_[a-f0-9]{64}',
+    r'AGE-SECRET-KEY-1[0-9A-Z]{50,}',
+    r'-----BEGIN[A-Z0-9 _-]*PRIVATE KEY',
+    r'eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*',
+    r'hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{8,}',
+    r'discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]{20,}',
+    r'hv[sb]\.[\w-]{24,}',
+    r'ATATT3[A-Za-z0-9_=-]{30,}',
+    r'glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}',
+    r'glc_[A-Za-z0-9+/]{32,}',
+    r'eyJrIjoi[A-Za-z0-9]{40,}',
+    r'sntry[su]_[A-Za-z0-9+/=_]{40,}',
+    r'dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{20,}',
+    r'PMAK-[A-Fa-f0-9]{24}-[A-Fa-f0-9]{34}',
+    r'(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])',
+    r'lin_api_[A-Za-z0-9]{40}',
+    r'ntn_[A-Za-z0-9]{40,}',
+    r'(?i:[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,})',
+    r'pscale_(?:tkn|oauth|pw)_[\w=.-]{32,}',
+    r'pnu_[A-Za-z0-9]{36}',
+    r'pul-[a-f0-9]{40}',
+    r'rubygems_[a-f0-9]{48}',
+    r'pplx-[A-Za-z0-9]{48}',
+    r'dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}',
+    r'sha256~[\w-]{43}',
+    r'(?i:(?<![\w-])(?:proxy-)?authorization[\"\']?\s*[:=]\s*\S)',
+    r'(?i:\bauthorization\s+(?:basic|bearer|token|digest)\s+\S)',
+    r'(?i:\bbearer\s+)(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{16,}',
+    r'(?i:\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}',
+    r'(?i:\btoken\s+[0-9a-f]{40}\b)',
+)
+AS_WRITTEN = re.compile("|".join(GITLEAKS_AS_WRITTEN))
+
+
+def _in_context(text: str) -> st.SearchStrategy[str]:
+    return st.tuples(st.text(ALNUM + " -_./:=\n", max_size=6), st.text(ALNUM + " -_./:=\n", max_size=6)).map(
+        lambda ends: ends[0] + text + ends[1])
+
+
+@pytest.mark.parametrize("written", GITLEAKS_AS_WRITTEN)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_property_an_anchored_shape_matches_what_its_gitleaks_regex_matches(written: str, data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(written, fullmatch=True).flatmap(_in_context))
+    # In context, not alone: text before it can defeat a lookbehind, for both alike.
+    assert bool(_rx().token.search(text)) == bool(AS_WRITTEN.search(text)), (written, text)
+    assert _rx().token.search(data.draw(st.from_regex(written, fullmatch=True))), written
+
+
+@pytest.mark.parametrize("shape", rules.TOKEN_SHAPES, ids=lambda s: shape_pattern(s)[:40])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_property_an_anchored_shape_matches_nothing_its_gitleaks_regex_does_not(
+        shape: Shape, data: st.DataObject) -> None:
+    alone = data.draw(st.from_regex(shape_pattern(shape), fullmatch=True))
+    assert AS_WRITTEN.search(alone), (shape, alone)
+    text = data.draw(_in_context(alone))
+    assert bool(_rx().token.search(text)) == bool(AS_WRITTEN.search(text)), (shape, text)
+    # ... and text no anchored shape matches is what no gitleaks regex matches.
+    near = data.draw(st.text(st.sampled_from(sorted(set(text) | set("sSkK_-. "))), max_size=60))
+    assert bool(_rx().token.search(near)) == bool(AS_WRITTEN.search(near)), near
+
+
+@pytest.mark.parametrize("text", [
+    "Author\u0131zation: x",  # DOTLESS I matches i under re.IGNORECASE
+    "author\u0130zation: x",  # and so does CAPITAL I WITH DOT ABOVE
+    "to\u212aen " + "a" * 40,  # KELVIN SIGN matches k
+    "ba\u017fic QWxhZGRpbjpvcGVu1",  # LONG S matches s
+    "Bearer\u00a0" + "abc123" * 4,  # a no-break space is \s
+    "\u00e9 token " + "0" * 40,  # non-ASCII elsewhere in the text
+])
+def test_any_case_shapes_in_non_ascii_text_match_as_the_union_does(text: str) -> None:
+    assert AS_WRITTEN.search(text) and _rx().token.search(text), text
+    assert R.value(text) == marker(KEY, text)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
