@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import hmac
 import itertools
 import os
 import re
@@ -46,6 +45,8 @@ _MARKER_RE = re.compile(r"\[REDACTED hmac-sha256:[0-9a-f]{16}\]")
 
 def marker(key: bytes, value: str) -> str:
     """A keyed fingerprint of value: stable per repository, useless for guessing it."""
+    import hmac  # here: it loads hashlib's OpenSSL binding (1-2.5 ms), and most records mark nothing
+
     digest = hmac.digest(key, value.encode("utf-8", "surrogatepass"), "sha256")
     return f"[{MARKER} hmac-sha256:{digest.hex()[:16]}]"
 

@@ -15,7 +15,7 @@ from prov_git.capture import files, hashcache, process
 from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, SnapshotRace, StoreError, UsageError
 from prov_git.records import limits
-from prov_git.records.digest import make_hasher
+from prov_git.records.digest import check_algorithm
 from prov_git.records.text import escape_name
 from prov_git.redact import Redactor
 from prov_git.store import mirror, pending, runs, sign, snapshot
@@ -254,7 +254,7 @@ def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
         raise UsageError(f"--name is {len(request.name)} characters long; at most {NAME_MAX} fit a record")
     cwd = Path(os.path.realpath(cwd))
     algorithm = hash_algorithm(repo)
-    make_hasher(algorithm)
+    check_algorithm(algorithm)
     input_paths = _paths(workdir, cwd, files.expand_globs(cwd, request.inputs, must_match=True))
     output_paths = _paths(workdir, cwd, [p for p in request.outputs if not files.is_glob(p)])
     redact = redactor(repo)

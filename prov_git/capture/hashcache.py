@@ -30,7 +30,6 @@ Derived and rebuildable: deleting .git/prov/hashcache-* only costs a re-hash.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 from collections.abc import Sequence
@@ -129,6 +128,8 @@ def _read(file: Path) -> tuple[dict[str, Any], StatKey | None, bool]:
         return {}, None, True
     except OSError:
         return {}, None, False
+    import hashlib  # here, not at the top: a record without inputs reads no cache
+
     head, payload = data[:len(MAGIC) + 32], data[len(MAGIC) + 32:]
     if head[:len(MAGIC)] != MAGIC or head[len(MAGIC):] != hashlib.sha256(payload).digest():
         return {}, stat_key(st), False
@@ -142,6 +143,8 @@ def _read(file: Path) -> tuple[dict[str, Any], StatKey | None, bool]:
 
 
 def _write(file: Path, entries: dict[str, Any]) -> None:
+    import hashlib
+
     payload = marshal.dumps(entries)
     # No fsync: a torn file after a crash fails its checksum and is rebuilt.
     atomic_write(file, MAGIC + hashlib.sha256(payload).digest() + payload, durable=False, mode=0o600)

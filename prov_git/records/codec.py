@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
+import functools
+import importlib
 import json
 import math
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from prov_git import __version__
@@ -25,7 +27,36 @@ SCHEMA_VERSION = 2
 def compute_id(record: Mapping[str, Any]) -> str:
     """SHA-256 of the RFC 8785 canonical JSON of the record without its id."""
     body = {k: v for k, v in record.items() if k != "id"}
-    return hashlib.sha256(canonical(body)).hexdigest()
+    return _sha256_hex(canonical(body))
+
+
+_FIRST_IDS = 8  # how many ids CPython's own SHA-256 computes before hashlib's takes over
+_ids = 0
+
+
+def _sha256_hex(data: bytes) -> str:
+    # hashlib's OpenSSL SHA-256 costs 1-2.5 ms to load, more than `record` spends on its one or two
+    # ids; CPython's own loads in ~0.4 ms but is 4x as slow (9 us a record), which a fetch of
+    # 100,000 runs would feel. So the first few ids use CPython's, the rest hashlib's: same digest.
+    global _ids
+    _ids += 1
+    if _ids <= _FIRST_IDS and "hashlib" not in sys.modules:
+        own = _cpython_sha256()
+        if own is not None:
+            return str(own(data).hexdigest())
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.cache
+def _cpython_sha256() -> Callable[[bytes], Any] | None:
+    for name in ("_sha2", "_sha256"):  # CPython 3.12 and later; 3.10 and 3.11
+        try:
+            return importlib.import_module(name).sha256  # type: ignore[no-any-return]
+        except ImportError:
+            continue
+    return None
 
 
 def canonical(value: Any) -> bytes:

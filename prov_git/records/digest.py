@@ -1,8 +1,10 @@
-"""Digests as records write them: "<algorithm>:<hex>", and the registry of hash algorithms."""
+"""Digests as records write them: "<algorithm>:<hex>", and the registry of hash algorithms.
+
+hashlib is imported only where something is hashed: loading its OpenSSL binding costs 1-2.5 ms of
+a start-up, and `git prov record -- true` hashes no file (tests/test_startup.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +13,16 @@ from prov_git.errors import InputError
 ALGORITHMS = ("sha256", "blake3")
 
 
+def check_algorithm(algorithm: str) -> None:
+    """Refuse an unknown algorithm, or blake3 without its package, before anything is hashed."""
+    if algorithm != "sha256":
+        make_hasher(algorithm)
+
+
 def make_hasher(algorithm: str) -> Callable[[], Any]:
     if algorithm == "sha256":
+        import hashlib
+
         return hashlib.sha256
     if algorithm == "blake3":
         try:
