@@ -77,3 +77,12 @@ def test_exit_status_and_output_survive_the_fast_exit(repo: Repo) -> None:
     assert result.code == 7
     assert result.out == "out\n"
     assert "err\n" in result.err and "git prov: recorded run" in result.err
+
+
+def test_the_library_leaves_its_hosts_garbage_collector_alone() -> None:
+    # Only the command line raises the collector's threshold (prov_git/cli.py); a program that
+    # imports git prov keeps its own.
+    code = ("import gc; gc.set_threshold(123, 4, 5); import prov_git.api, prov_git.app.record, prov_git.store.runs; "
+            "print(gc.get_threshold())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "(123, 4, 5)"
