@@ -144,8 +144,8 @@ def _owner_violations(name: str, found: set[str]) -> list[str]:
 
 
 def _spawn_violations(name: str, tree: ast.Module) -> list[str]:
-    # store/repo.py runs git itself (settings, discovery) without subprocess's import cost.
-    if name in ("prov_git.capture.process", "prov_git.store.repo"):
+    # store/gitconfig.py runs git itself (settings, discovery) without subprocess's import cost.
+    if name in ("prov_git.capture.process", "prov_git.store.gitconfig"):
         return []
     return [f"{name}: calls os.{node.attr}; only prov_git.capture.process starts the user's command"
             for node in ast.walk(tree)

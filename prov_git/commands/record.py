@@ -61,6 +61,9 @@ def record(inputs: tuple[str, ...], outputs: tuple[str, ...], params: tuple[str,
            no_exec: bool, sign: bool | None, quiet: bool, id_file: str | None, porcelain: bool,
            show_env: bool, command: tuple[str, ...]) -> int:
     """Run COMMAND and record it: git prov record [OPTIONS] -- CMD [ARG]..."""
+    from prov_git.app.ahead import read_ahead
+
+    read_ahead()  # git's settings are read while the imports below run
     from prov_git.app import record as app
     from prov_git.app.repository import open_here
 

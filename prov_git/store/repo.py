@@ -10,10 +10,8 @@ from pathlib import Path
 import pygit2
 
 from prov_git import settings
-from prov_git.errors import ConfigError, NotARepository, NoWorkTree
-
-# The environment that makes git find a repository other than by walking up from the current folder.
-_DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE")
+from prov_git.errors import NotARepository, NoWorkTree
+from prov_git.store.gitconfig import DISCOVERY_ENV, first_line, read_config, run_git
 
 
 class Repo:
@@ -70,50 +68,8 @@ def normalize_key(name: str) -> str:
     return f"{section.lower()}.{middle}{dot}{variable.lower()}" if dot else f"{section.lower()}.{rest.lower()}"
 
 
-def run_git(args: list[str]) -> tuple[int, bytes, bytes]:
-    """(status, stdout, stderr) of git ARGS. Through os.posix_spawnp, not subprocess: its import
-    alone would cost `record` about 2 ms (tests/test_startup.py keeps it off the record path)."""
-    out_r, out_w = os.pipe()  # both ends close-on-exec; dup2 onto 1 and 2 makes the child's copies
-    err_r, err_w = os.pipe()
-    try:
-        pid = os.posix_spawnp("git", ["git", *args], os.environ, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
-    except OSError:
-        for fd in (out_r, out_w, err_r, err_w):
-            os.close(fd)
-        raise
-    os.close(out_w)
-    os.close(err_w)
-    with os.fdopen(out_r, "rb") as out, os.fdopen(err_r, "rb") as err:
-        stdout = out.read()  # git's stderr here is a line or two: it cannot fill its pipe meanwhile
-        stderr = err.read()
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), stdout, stderr
-
-
-def _first_line(stderr: bytes, fallback: str) -> str:
-    lines = stderr.decode(errors="replace").strip().splitlines()
-    return lines[0].removeprefix("fatal: ").removeprefix("error: ") if lines else fallback
-
-
-def read_config(git_dir: Path) -> dict[str, list[str | None]]:
-    """All settings of the repository at git_dir as git itself sees them (one `git config` call)."""
-    try:
-        code, stdout, stderr = run_git([f"--git-dir={git_dir}", "config", "--list", "-z"])
-    except OSError as exc:
-        raise ConfigError(f"cannot run git to read the settings: {exc}") from None
-    if code != 0:
-        raise ConfigError(_first_line(stderr, "git config failed"))
-    found: dict[str, list[str | None]] = {}
-    for entry in stdout.split(b"\0")[:-1]:
-        key, newline, value = entry.decode(errors="surrogateescape").partition("\n")
-        found.setdefault(key, []).append(value if newline else None)
-    return found
-
-
 def open_repo(start: str | os.PathLike[str] = ".") -> Repo:
-    if any(os.environ.get(var) for var in _DISCOVERY_ENV):
+    if any(os.environ.get(var) for var in DISCOVERY_ENV):
         return _open_from_env(start)
     ceiling = os.environ.get("GIT_CEILING_DIRECTORIES", "")
     across = os.environ.get("GIT_DISCOVERY_ACROSS_FILESYSTEM", "")
@@ -154,7 +110,7 @@ def _open_from_env(start: str | os.PathLike[str]) -> Repo:
     code, stdout, stderr = run_git([*here, "rev-parse", "--absolute-git-dir", "--is-bare-repository",
                                     "--is-inside-work-tree"])
     if code != 0:
-        raise NotARepository(f"{_first_line(stderr, 'git rev-parse failed')}; check GIT_DIR and GIT_WORK_TREE")
+        raise NotARepository(f"{first_line(stderr, 'git rev-parse failed')}; check GIT_DIR and GIT_WORK_TREE")
     lines = stdout.decode(errors="surrogateescape").splitlines()
     git_dir, bare, inside = lines[0], lines[1] == "true", lines[2] == "true"
     git = _open(git_dir)
