@@ -35,9 +35,14 @@ def test_record_imports_nothing_it_does_not_need(repo: Repo) -> None:
 
 def test_a_record_that_hashes_no_file_loads_no_openssl_hashing(repo: Repo) -> None:
     repo.record("--", "true")  # the first record in a repository also creates its redaction key
+    openssl = {"hashlib", "_hashlib", "hmac"}
     modules = imported_by(repo, "record", "-p", "lr=0.1", "--", "true")
+    assert "prov_git.capture.params" in modules
+    assert not modules & openssl, modules & openssl
+    # ... and one without params or metrics loads no parser of theirs.
+    modules = imported_by(repo, "record", "--", "true")
     assert "prov_git.app.record" in modules
-    assert not modules & {"hashlib", "_hashlib", "hmac"}, modules & {"hashlib", "_hashlib", "hmac"}
+    assert not modules & {*openssl, "prov_git.capture.params"}, modules & {*openssl, "prov_git.capture.params"}
     # Its id was computed by CPython's own SHA-256: the same id hashlib gives.
     record = repo.newest()
     from prov_git.records import compute_id

@@ -12,7 +12,6 @@ from typing import Any
 from prov_git import records as rec
 from prov_git.capture import env as env_capture
 from prov_git.capture import files, hashcache, process
-from prov_git.capture.params import check_file, collect_metrics, collect_params
 from prov_git.errors import InputError, ParamsError, RunPending, SnapshotRace, StoreError, UsageError
 from prov_git.records import limits
 from prov_git.records.digest import check_algorithm
@@ -242,6 +241,23 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
                         stats=before.digester.stats.line())
 
 
+def _collect_params(request: RecordRequest, cwd: Path) -> dict[str, Any]:
+    # capture.params (its parsers and regexes) is loaded only by a record that has params: ~0.7 ms.
+    if not request.params and not request.params_files:
+        return {}
+    from prov_git.capture.params import collect_params
+
+    return collect_params(request.params, [(p, cwd / p) for p in request.params_files])
+
+
+def _collect_metrics(files: list[tuple[str, Path]]) -> dict[str, Any]:
+    if not files:
+        return {}
+    from prov_git.capture.params import collect_metrics
+
+    return collect_metrics(files)
+
+
 def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
              notify: Callable[[str], None] | None) -> _Before:
     """Every check that can fail, and every section known, before the command runs."""
@@ -259,11 +275,13 @@ def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
     output_paths = _paths(workdir, cwd, [p for p in request.outputs if not files.is_glob(p)])
     redact = redactor(repo)
     hidden: list[str] = []
-    params = replay.params if replay else redact.tree(_merged(collect_params(
-        request.params, [(p, cwd / p) for p in request.params_files]
-    ), request.params_value), found=hidden)
-    for shown in request.metrics_files:  # a fifo there would block record after the command ran
-        check_file(cwd / shown, shown=shown, kind="metrics")
+    params = replay.params if replay else redact.tree(_merged(_collect_params(request, cwd), request.params_value),
+                                                      found=hidden)
+    if request.metrics_files:
+        from prov_git.capture.params import check_file
+
+        for shown in request.metrics_files:  # a fifo there would block record after the command ran
+            check_file(cwd / shown, shown=shown, kind="metrics")
     # Created before the first stat: the cache's racy-file test measures from this instant.
     cached = repo.config_bool("prov.hashCache", True) and not replay  # a rerun's folder is gone soon
     b = _Before(workdir, cwd, algorithm, redact, hashcache.digester_for(repo.state_dir, algorithm, cached))
@@ -324,7 +342,7 @@ def _metrics_after(b: _Before, shown_files: Sequence[str], ran: Ran, watched: _W
         metrics_files = [(shown, path) for shown, path in metrics_files if not watched.stale(path)]
     hidden_metrics: list[str] = []
     try:
-        metrics: dict[str, Any] = b.redact.tree(collect_metrics(metrics_files), metrics=True,
+        metrics: dict[str, Any] = b.redact.tree(_collect_metrics(metrics_files), metrics=True,
                                                 found=hidden_metrics)
     except ParamsError as exc:
         warnings.append(f"{exc}; metrics not recorded")
