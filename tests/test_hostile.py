@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import GIT_PROV, Repo, git, init_project, plant
 from tests.test_remote import Forge, _bare
@@ -147,6 +149,39 @@ def test_json_depth_is_linear_and_sees_escapes() -> None:
     assert json_depth(b'"\\" [') == 1  # unterminated: counted as outside a string (the safe side)
     for payload in PAYLOADS.values():
         json_depth(payload)  # returns: on main's regex these take hours
+
+
+def _depth_char_by_char(data: bytes) -> int:
+    """json_depth's rule, one character at a time: brackets outside strings, a backslash escaping
+    the next character, and the brackets of a string that never ends counted as outside (so a
+    stray closer first gives -1: an upper bound either way)."""
+    quotes: list[int] = []
+    escaped = False
+    for at, char in enumerate(data):
+        if escaped:
+            escaped = False
+        elif char == ord("\\"):
+            escaped = True
+        elif char == ord('"'):
+            quotes.append(at)
+    inside: set[int] = set()
+    # An unpaired last quote opens nothing: what follows it counts as outside.
+    for start, end in zip(quotes[::2], quotes[1::2], strict=False):
+        inside.update(range(start, end))
+    depth, sums = 0, []  # the depth after each bracket; with none, 0
+    for at, char in enumerate(data):
+        if at not in inside and char in b"[{]}":
+            depth += 1 if char in b"[{" else -1
+            sums.append(depth)
+    return max(sums, default=0)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary(max_size=40).map(lambda b: bytes(b"{}[]\"\\ax"[c % 8] for c in b)))
+def test_property_json_depth_is_the_depth_outside_strings(data: bytes) -> None:
+    from prov_git.records.limits import json_depth
+
+    assert json_depth(data) == _depth_char_by_char(data), data
 
 
 # ------------------------------------------------------------------------------ 8: record = fetch limits

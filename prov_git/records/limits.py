@@ -17,8 +17,8 @@ MAX_RUN_BYTES = 64 << 20  # every file of one run folder together
 MAX_FILES_PER_RUN = 1000  # run.json + one manifest per directory input/output
 MAX_JSON_DEPTH = 128  # records nest a few levels; params may nest more, never this deep
 
-_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-_NOT_BRACKET_OR_QUOTE = bytes(c for c in range(256) if c not in _DEPTH_STEP and c != ord('"'))
+_NOT_BRACKET_OR_QUOTE = bytes(c for c in range(256) if c not in b'[{]}"')
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # as signed bytes: +1, +1, -1, -1
 
 
 def mib(size: int) -> str:
@@ -35,11 +35,22 @@ def json_depth(data: bytes) -> int:
     """
     plain = data.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in data else data
     # Only brackets and quotes matter from here: dropping the rest first (one pass in C) leaves the
-    # split little to copy (a 5,000-file manifest: 3.1 -> 1 ms).
-    parts = plain.translate(None, delete=_NOT_BRACKET_OR_QUOTE).split(b'"')
-    # An unterminated last string counts as outside: an upper bound is the safe side.
-    brackets = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
-    return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
+    # split little to copy.
+    kept = plain.translate(None, delete=_NOT_BRACKET_OR_QUOTE)
+    if kept.count(b'"') % 2 == 0:
+        # Two adjacent quotes have no bracket between them, whether they open and close an empty
+        # string (what a string without brackets leaves here) or close one and open the next: dropping
+        # them keeps each bracket inside or outside as it was, and a manifest's 70,000 quotes are gone
+        # before the split (5,000 files: 1.8 -> 0.8 ms). With an odd count the last quote opens a
+        # string that never ends, whose brackets count as outside: a pair dropped before it would
+        # hand that role to an earlier quote.
+        kept = kept.replace(b'""', b"")
+    if b'"' in kept:
+        parts = kept.split(b'"')
+        # An unterminated last string counts as outside: an upper bound is the safe side.
+        kept = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
+    # +1 or -1 a bracket, summed in C (a memoryview of signed bytes, not a generator).
+    return max(accumulate(memoryview(kept.translate(_STEPS)).cast("b")), default=0)
 
 
 def file_problem(name: str, size: int) -> str | None:
