@@ -1,17 +1,21 @@
 """Target 3: re-recording an unchanged 5,000-file input directory against a record with no inputs.
 
-    .venv/bin/python benchmarks/hashcache.py [--files 5000] [--rounds 10]
+    .venv/bin/python benchmarks/hashcache.py [--files 5000] [--rounds 10] [--against REV]
 
 Two repositories hold the same untracked data/ folder (5,000 files of 1-4 KiB in 50 folders): one with
 the hash cache (the default), one with `prov.hashCache false`. The data set is fresh (issue 18): the
 first record follows its writing at once, and the timed re-records start 1 s after it (git's racy rule:
 entries older than the cache file are trusted, so nothing has to settle first).
+
+--against REV also re-records with the code of another revision (harness.prov_at, in a third
+repository of its own with the same kind of data set), beside this tree run the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -32,18 +36,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--against", metavar="REV", help="also re-record with the code of this git revision")
     args = parser.parse_args()
     harness.precompile()
     work = Path(tempfile.mkdtemp(prefix="prov-bench-cache-"))
     cached = harness.make_repo(work / "cached")
     plain = harness.make_repo(work / "uncached")
     harness.git("config", "prov.hashCache", "false", cwd=plain)
-    for repo in (cached, plain):
+    sides = {cached: [harness.PROV], plain: [harness.PROV]}
+    if args.against:
+        sides[harness.make_repo(work / "this-tree")] = harness.prov_at()
+        sides[harness.make_repo(work / "against")] = harness.prov_at(args.against)
+    for repo in sides:
         fill(repo / "data", args.files)
         (repo / ".gitignore").write_text("data/\n")
     prov = harness.PROV
-    for repo in (cached, plain):  # the first record of the fresh data set, right after writing it
-        subprocess.run([prov, "record", "-q", "-i", "data", "--", "true"], cwd=repo, env=harness.bench_env(),
+    for repo, prov_argv in sides.items():  # the first record of the fresh data set, right after writing it
+        subprocess.run([*prov_argv, "record", "-q", "-i", "data", "--", "true"], cwd=repo, env=harness.bench_env(),
                        check=True)
     time.sleep(1.0)
     cases: dict[str, harness.Case] = {
@@ -53,12 +62,19 @@ def main() -> None:
         f"git prov record -i data -- true ({args.files} files, prov.hashCache=false)": [
             "sh", "-c", f"cd {plain} && {prov} record -i data -- true"],
     }
+    targets = {f"git prov record -i data -- true ({args.files} files, cached)":
+               ("git prov record -- true (no inputs)", 1.5)}
+    if args.against:
+        mine, theirs = list(sides)[2:]
+        here = f"cached, python -m, this tree ({args.files} files)"
+        cases[here] = ["sh", "-c", f"cd {mine} && {shlex.join(harness.prov_at())} record -i data -- true"]
+        cases[f"cached @ {args.against}"] = [
+            "sh", "-c", f"cd {theirs} && {shlex.join(harness.prov_at(args.against))} record -i data -- true"]
+        targets[here] = (f"cached @ {args.against}", 1.05)
     times = harness.alternate(cases, rounds=args.rounds, warmup=2, env=harness.bench_env())
     print(f"machine: {harness.machine()}")
-    name = f"git prov record -i data -- true ({args.files} files, cached)"
     harness.report("Re-recording an unchanged directory (target 3)", times,
-                   "git prov record -- true (no inputs)",
-                   {name: ("git prov record -- true (no inputs)", 1.5)})
+                   "git prov record -- true (no inputs)", targets)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -297,10 +297,19 @@ def test_objects_and_ref_are_flushed_before_record_reports(repo: Repo, tmp_path:
             ref_moved += 1  # a new ref is linked into place, an existing one renamed
         if ref_moved and any(p.endswith("/refs/prov/runs") for p in synced):
             ref_synced = 1
-    # snapshot tree + commit (synced, and packed once held), run tree(s), run.json, chain commit
-    # (in the run's pack, synced): all flushed, then the ref, then synced.
+    # snapshot blob, tree and commit (in the hold's pack), run tree(s), run.json, chain commit (in
+    # the run's pack): written loose without fsync, each pack synced before it is put in place and
+    # both before the ref moves; then the ref is synced.
     assert objects >= 5 and len(packs) == 2 and ref_moved == 1 and ref_synced
-    assert len(unsynced) < objects - 1, unsynced  # the snapshot's own objects are synced as written
+    packed: set[str] = set()
+    for call in packs:
+        index = Path(call.split('"')[3].replace(".pack", ".idx"))
+        listing = subprocess.run(["git", "show-index"], stdin=index.open("rb"), capture_output=True, text=True,
+                                 check=True).stdout
+        packed.update(line.split()[1] for line in listing.splitlines())
+    loose = {oid for oid in ("".join(call.split('"')[3].split("/")[-2:]) for call in unsynced)
+             if re.fullmatch(r"[0-9a-f]{40}", oid)}  # not libgit2's links inside its pack folder
+    assert loose and loose <= packed, loose - packed  # every unsynced loose copy is in a synced pack
 
 
 def test_first_runs_racing_to_create_the_ref_both_survive(repo: Repo, tmp_path: Path) -> None:

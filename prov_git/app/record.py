@@ -297,10 +297,12 @@ def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
     mirror.check(repo)
     runs.check_writable(repo, notify)
     b.signed = sign.prepare(repo, request.sign)  # so does a signing key that is not set up
-    runs.make_durable()  # from the snapshot on, every object the run will pin
     results = b.output_paths + b.paths(request.metrics_files)
     declared = input_paths + b.paths(request.params_files)
+    # The snapshot's objects are written loose without fsync (2 per object: file and folder): the
+    # hold packs every one of them, fsynced, before the command runs (runs.hold, write_pack).
     git, b.warnings, b.held = _held_snapshot(repo, replay, results, declared, algorithm, b.digester)
+    runs.make_durable()  # from here on, every object the run will pin
     branch = git.get("branch")
     b.git = {**git, "branch": _text(branch)} if isinstance(branch, str) else git
     b.env = capture_env(repo, redact)
