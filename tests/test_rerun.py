@@ -173,3 +173,45 @@ def test_a_killed_reruns_directory_is_swept(pipeline: Repo, tmp_path: Path) -> N
     (stale / "sub").mkdir(parents=True)
     assert rerun(pipeline)[0] == 0
     assert not stale.exists()
+
+
+ECHO = ("import os, sys\n"
+        "words = b'|'.join(os.fsencode(a) for a in sys.argv[1:])\n"
+        "open(os.path.join('..', 'out.txt'), 'wb').write(words)\n")
+
+
+def test_a_run_recorded_in_a_subfolder_replays_its_paths_from_the_top(pipeline: Repo) -> None:
+    """A record's paths are relative to the top of the work tree, its command's to cwd: a rerun of a
+    run recorded in sub/ looked for sub/data.txt and refused to run."""
+    pipeline.write("sub/step.py", SCRIPT.replace("'out.txt'", "'../out.txt'").replace("'data.txt'", "'../data.txt'"))
+    pipeline.commit_all("step")
+    done = pipeline.prov("-C", "sub", "record", "-i", "../data.txt", "-o", "../out.txt", "--", "python3", "step.py")
+    assert done.code == 0, done.err
+    original = pipeline.newest()
+    assert original["command"]["cwd"] == "sub" and original["inputs"][0]["path"] == "data.txt"
+    code, outcome, err = rerun(pipeline)
+    assert code == 0, err
+    assert outcome["reproduced"] is True and outcome["outputs"]["identical"] == ["out.txt"]
+    assert [e["path"] for e in pipeline.newest()["inputs"]] == ["data.txt"]
+
+
+def test_words_and_a_folder_that_are_not_utf8_are_replayed_as_given(pipeline: Repo) -> None:
+    """A record keeps a word that is not UTF-8 in escape_name's quoted form: a rerun gives the
+    command the bytes, not that text (it used to: "NOT reproduced", for a command it changed)."""
+    odd = os.fsdecode(b"caf\xe9")  # Latin-1 bytes, as an old script may pass them
+    literal = '"a\\377b"'  # typed as it is: reads like the quoted form of b"a\xffb"
+    pipeline.write("echo.py", ECHO)
+    (pipeline.path / odd).mkdir()
+    (pipeline.path / odd / "keep").write_text("")
+    pipeline.commit_all("echo")
+    done = pipeline.prov("-C", odd, "record", "-o", "../out.txt", "--", "python3", "../echo.py", odd, literal,
+                         "plain")
+    assert done.code == 0, done.err
+    original = pipeline.newest()
+    assert (pipeline.path / "out.txt").read_bytes() == b'caf\xe9|"a\\377b"|plain'
+    assert original["command"]["argv"][-3:] == ['"caf\\351"', '"\\"a\\\\377b\\""', "plain"]
+    assert original["command"]["cwd"] == '"caf\\351"'
+    code, outcome, err = rerun(pipeline)
+    assert code == 0, err
+    assert outcome["reproduced"] is True and outcome["outputs"]["identical"] == ["out.txt"]
+    assert pipeline.newest()["command"] == original["command"]

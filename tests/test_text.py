@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prov_git.records.text import escape_name, inert, unescape_name
+from prov_git.records.text import escape_name, given_text, inert, record_text, unescape_name
 
 
 @given(st.binary(max_size=40))
@@ -37,3 +39,26 @@ def test_hostile_run_name_cannot_move_the_cursor_or_set_the_title() -> None:
     assert shown.startswith("ok\\x1b[2K\\x1b[1Gexit 0\\x1b]0;pwned\\x07")
     assert inert("two\nlines", newlines=True) == "two\nlines"
     assert inert("two\nlines") == "two\\nlines"
+
+
+_QUOTED_LOOKING = st.sampled_from(['"', "\\", "377", "351", "n", "a", "\n", "\t"])
+
+
+@given(st.one_of(st.binary(max_size=30).map(os.fsdecode), st.text(max_size=30),
+                 st.lists(_QUOTED_LOOKING, max_size=12).map("".join)))
+def test_a_word_as_the_os_gave_it_comes_back_from_its_record_form(given: str) -> None:
+    held = record_text(given)
+    held.encode("utf-8")  # JSON-safe
+    assert given_text(held) == given
+
+
+@given(st.text(max_size=30).filter(lambda t: not t.startswith('"')))
+def test_a_utf8_word_is_held_as_typed_control_characters_and_all(given: str) -> None:
+    assert record_text(given) == given  # a `sh -c` script keeps its lines
+
+
+def test_words_that_are_not_utf8_or_read_as_quoted_are_held_quoted() -> None:
+    assert record_text(os.fsdecode(b"caf\xe9")) == '"caf\\351"'
+    assert record_text('"a\\377b"') == '"\\"a\\\\377b\\""'  # typed so: it would read as b"a\xffb"
+    assert record_text('"quoted"') == '"quoted"'  # reads as nothing else
+    assert given_text('"caf\\351"') == os.fsdecode(b"caf\xe9")

@@ -15,7 +15,7 @@ from prov_git.capture import files, hashcache, process
 from prov_git.errors import InputError, ParamsError, RunPending, SnapshotRace, StoreError, UsageError
 from prov_git.records import limits
 from prov_git.records.digest import check_algorithm
-from prov_git.records.text import escape_name
+from prov_git.records.text import escape_name, record_text
 from prov_git.redact import Redactor
 from prov_git.store import mirror, pending, runs, sign, snapshot
 from prov_git.store.keys import load_key, peek_key
@@ -229,7 +229,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
     metrics = _metrics_after(before, request.metrics_files, ran, watched, warnings)
     replay = request.replay
     record = rec.assemble(
-        name=before.redact.value(_text(request.name)) if request.name else request.name,
+        name=before.redact.value(record_text(request.name)) if request.name else request.name,
         command=before.command, status=ran.status, git=before.git, inputs=before.inputs, outputs=outputs,
         params=params, metrics=metrics, env=before.env, hash_algorithm=before.algorithm,
         extra={"rerun_of": replay.rerun_of} if replay else None,
@@ -304,10 +304,10 @@ def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
     git, b.warnings, b.held = _held_snapshot(repo, replay, results, declared, algorithm, b.digester)
     runs.make_durable()  # from here on, every object the run will pin
     branch = git.get("branch")
-    b.git = {**git, "branch": _text(branch)} if isinstance(branch, str) else git
+    b.git = {**git, "branch": record_text(branch)} if isinstance(branch, str) else git
     b.env = capture_env(repo, redact)
     rel_cwd = cwd.relative_to(workdir).as_posix() if cwd != workdir else "."
-    b.command = {"argv": redact.argv([_text(a) for a in request.argv]), "cwd": _text(rel_cwd),
+    b.command = {"argv": redact.argv([record_text(a) for a in request.argv]), "cwd": record_text(rel_cwd),
                  "executed": request.execute}
     return b
 
@@ -427,16 +427,6 @@ def check_limits(payload: dict[str, bytes], *, before: bool) -> None:
     if before:
         raise InputError(f"this run breaks a limit every clone's fetch enforces ({problem}); nothing was run")
     raise StoreError(f"it breaks a limit every clone's fetch enforces ({problem})")
-
-
-def _text(value: str) -> str:
-    """A name as the OS gave it (argv, cwd, --name, branch), JSON-safe: bytes that are not UTF-8
-    arrive as surrogates and are escaped (records/text.py); any other text is kept as it is."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return escape_name(value)
-    return value
 
 
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],

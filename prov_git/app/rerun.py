@@ -24,6 +24,7 @@ from prov_git.capture import files
 from prov_git.errors import InputError, NotReplayable
 from prov_git.records import Record
 from prov_git.records.manifest import decode_manifest, entries
+from prov_git.records.text import given_text
 from prov_git.store import checkout, resolve, runs
 from prov_git.store.repo import Repo
 
@@ -266,13 +267,17 @@ def _replay(repo: Repo, the_plan: Plan, tree: Path, allow_changed: bool, name: s
     warnings = check_sources(the_plan, allow_changed)
     bring_inputs(the_plan, tree, repo.require_workdir())
     original = the_plan.original
+    # The words, folder and name as the OS gave them: a record holds one that is not UTF-8 quoted.
+    # Its paths are relative to the top of the tree, a request's to cwd: given whole.
+    held_name = original["name"]
     request = recording.RecordRequest(
-        argv=the_plan.argv, inputs=[e["path"] for e in original["inputs"]],
-        outputs=[e["path"] for e in original["outputs"]], name=name if name is not None else original["name"],
+        argv=[given_text(a) for a in the_plan.argv], inputs=[str(tree / e["path"]) for e in original["inputs"]],
+        outputs=[str(tree / e["path"]) for e in original["outputs"]],
+        name=name if name is not None else given_text(held_name) if held_name is not None else None,
     )
     request.replay = recording.Replay(workdir=tree, git=dict(original["git"]), params=original["params"],
                                       rerun_of=the_plan.first)
-    cwd = tree / the_plan.cwd if the_plan.cwd != "." else tree
+    cwd = tree / given_text(the_plan.cwd) if the_plan.cwd != "." else tree
     result = recording.record_run(repo, request, cwd, notify=notify)
     new = result.record
     identical, differs, missing = compare_outputs(original["outputs"], list(new["outputs"]),

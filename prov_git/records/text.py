@@ -1,11 +1,13 @@
 """Text that crosses a boundary: names that are not UTF-8 into a record, record strings onto a terminal.
 
-Two pure functions each way, no I/O.
+Pure functions, no I/O.
 
 - ``escape_name`` / ``unescape_name``: any byte string (a file name, an argv word, a branch) to a
   JSON-safe str and back, losslessly. Valid UTF-8 stays as it is; anything else, or a name that could
   be mistaken for an escaped one, is written the way git quotes paths (``core.quotePath``): in double
   quotes, with C escapes and undecodable bytes as three-digit octal (``"caf\\351.csv"``).
+- ``record_text`` / ``given_text``: the same for strings a person reads whole (argv, cwd, branch,
+  run name): only what is not UTF-8, or would read as escaped, takes the quoted form.
 - ``inert``: a record string made safe to print: control characters (C0, DEL, C1, and the bidi
   overrides that reorder a line) become visible escapes, so a hostile run name cannot move the
   cursor, retitle the window or write the clipboard.
@@ -87,6 +89,37 @@ def unescape_name(text: str) -> bytes:
         else:
             raise ValueError(f"malformed quoted name: {text!r}")
     return bytes(out)
+
+
+def record_text(given: str) -> str:
+    """A string as the OS gave it (an argv word, the cwd, a branch, --name; undecodable bytes as
+    surrogates) the way a record holds it: as it is when it is UTF-8 and does not read as a quoted
+    name, else escape_name's form. Control characters and quotes stay as typed, unlike escape_name:
+    a `sh -c` script keeps its lines. given_text turns it back."""
+    try:
+        given.encode("utf-8")
+    except UnicodeEncodeError:
+        return escape_name(given)
+    return given if given_text(given) == given else escape_name(given)
+
+
+def given_text(held: str) -> str:
+    """The string the OS gave for what record_text made of it (a rerun runs it): held as it is,
+    unless it is escape_name's form of bytes that are not UTF-8, or of a text that itself reads so.
+    (Older records held such a text as typed; it is read as escaped: the one case they get wrong.)"""
+    if not held.startswith('"'):
+        return held
+    try:
+        raw = unescape_name(held)
+    except ValueError:
+        return held
+    if escape_name(raw) != held:
+        return held  # not a form escape_name writes: typed as it is
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
+    return text if given_text(text) != text else held
 
 
 # C0 controls except none, DEL, C1 controls, and the bidi embedding/override/isolate marks.
