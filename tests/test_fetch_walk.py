@@ -1,7 +1,8 @@
-"""The chain walk's shortcut for run commits (store/merge.py _Tips._one_more): a tree proven to be its
-parent's with one entry added or changed gives exactly the entries a parse of both trees and a set
-difference give, refusing the same malformed trees. Raw tree objects, hostile ones included, are
-written into a real repository."""
+"""The chain walk's shortcuts for run commits (store/merge.py). _Tips._one_more: a tree proven to be
+its parent's with one entry added or changed gives exactly the entries a parse of both trees and a
+set difference give, refusing the same malformed trees. _Shrink: a parent taken as its commit less
+the run's folder only when it is exactly that. Raw tree objects, hostile ones included, are written
+into a real repository."""
 
 from __future__ import annotations
 
@@ -140,3 +141,73 @@ def test_a_lookup_off_the_predicted_path_reads_a_bounded_number_ahead() -> None:
     assert f"{first_kept - 1:040x}".encode() not in ahead.window  # pushed out: the walk reads it itself
     for n in range(first_kept, first_kept + 300):
         assert ahead(pygit2.Oid(hex=f"{n:040x}")) == b"tree %d" % n
+
+
+# ------------------------------------------------------------------ the fast path (store/merge._Shrink)
+
+
+def _tree(repo: pygit2.Repository, layout: dict[str, dict[str, pygit2.Oid]], extra: dict[str, pygit2.Oid] | None = None
+          ) -> pygit2.Oid:
+    """A store tree: runs/<xx>/<id> folders (empty fans and runs/ left out), plus extra top folders."""
+    top = repo.TreeBuilder()
+    fans = repo.TreeBuilder()
+    for xx, folders in sorted(layout.items()):
+        fan = repo.TreeBuilder()
+        for run_id, folder in folders.items():
+            fan.insert(run_id, folder, pygit2.enums.FileMode.TREE)
+        if folders:
+            fans.insert(xx, fan.write(), pygit2.enums.FileMode.TREE)
+    if any(layout.values()):
+        top.insert("runs", fans.write(), pygit2.enums.FileMode.TREE)
+    for name, oid in (extra or {}).items():
+        top.insert(name, oid, pygit2.enums.FileMode.TREE)
+    return top.write()
+
+
+def test_the_fast_path_takes_only_a_parent_that_is_the_commit_less_its_run(tmp_path: Path) -> None:
+    """parent_without_run is true exactly when the parent's tree is the commit's without the run's
+    folder (and its fan, or runs/, once empty), and that folder is the tip's: any other parent, and
+    the walk's slow path (whose refusals test_hostile checks) decides instead."""
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    rng = random.Random(7)
+
+    def folder(text: str) -> pygit2.Oid:
+        files = repo.TreeBuilder()
+        files.insert("run.json", repo.create_blob(text.encode()), pygit2.enums.FileMode.BLOB)
+        return files.write()
+
+    def run_id() -> str:
+        return "".join(rng.choice("0123456789abcdef") for _ in range(64))
+
+    sig = pygit2.Signature("t", "t@example.invalid", 1_700_000_000, 0)
+    for case in range(40):
+        layout: dict[str, dict[str, pygit2.Oid]] = {}
+        for _ in range(rng.randrange(0, 6)):
+            other = run_id()
+            layout.setdefault(other[:2], {})[other] = folder(other)
+        run = run_id() if rng.random() < 0.8 else (next(iter(layout)) + run_id()[2:] if layout else run_id())
+        mine = {xx: dict(f) for xx, f in layout.items()}
+        mine.setdefault(run[:2], {})[run] = folder(run)
+        tip_tree = _tree(repo, mine)
+        honest = _tree(repo, layout)
+        another = {xx: dict(f) for xx, f in layout.items()}
+        another.setdefault(run[:2], {})[run] = folder("another copy")
+        extra = {xx: dict(f) for xx, f in layout.items()}
+        stray = run[:2] + run_id()[2:]
+        extra.setdefault(run[:2], {})[stray] = folder(stray)
+        parents = {
+            "honest": (honest, True), "the same tree": (tip_tree, False), "another copy of the run": (
+                _tree(repo, another), False), "one more folder": (_tree(repo, extra), False),
+            "a forget folder too": (_tree(repo, layout, {"forgotten": folder("f")}), False),
+        }
+        commits = {label: (tip_tree, *parent) for label, parent in parents.items()}
+        # An older commit holding another copy of the run than the tip, over its own honest parent.
+        commits["an older commit's other copy"] = (_tree(repo, another), honest, False)
+        for label, (commit_tree, parent_tree, expected) in commits.items():
+            parent = repo.create_commit(None, sig, sig, "prov: root\n", parent_tree, [])
+            commit = repo.create_commit(None, sig, sig, f"prov: run {run}\n", commit_tree, [parent])
+            shrink = merge._Shrink(merge._Tips(repo), tip_tree)
+            made = repo.get(commit)
+            assert isinstance(made, pygit2.Commit)
+            found = shrink.parent_without_run(made, parent, run, "commit")
+            assert found is expected, (case, label)

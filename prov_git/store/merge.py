@@ -13,6 +13,7 @@ a pygit2 repository and are kept thin.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import multiprocessing
 import os
@@ -618,6 +619,125 @@ class _Tips:
         self.bad.setdefault(run_id, problem)
 
 
+class _Shrink:
+    """The walk's fast path for a run commit: its chain parent's tree predicted as its own without the
+    run's folder, and proved to be exactly that when the predicted top tree has the parent's tree id.
+
+    Walking from the tip, a run commit's tree is already known byte for byte (the tip's, read; or
+    proved by this same step at its child), so its parent's top, runs/ and runs/<xx>/ trees are a
+    few slices of those and three SHA-1s: no tree of the parent is read, where the walk otherwise
+    reads each commit's runs/<xx>/ (its size grows with the store: 2.5 GB of trees at 100,000 runs).
+    Equal tree ids mean equal bytes, so the commit adds one folder, the one it names, which is the
+    tip's copy: all that _check_within and _met_run_commit would establish. Anything else (another
+    copy of the run, a merge, a forget entry, a tree of another shape) is left to them."""
+
+    LIMIT = 4096  # trees kept: the current runs/<xx>/ of every fan, and a few more
+
+    def __init__(self, tips: _Tips, tip_tree: pygit2.Oid) -> None:
+        self.tips = tips
+        self.tip_tree = tip_tree
+        self.known: dict[pygit2.Oid, bytes] = {}  # trees proved (or read) to have these bytes
+        self.tip_fans: dict[bytes, dict[bytes, bytes] | None] = {}  # <xx> -> run id -> the tip's folder id
+
+    def _tree(self, oid: pygit2.Oid, where: str, size: int = 0) -> bytes | None:
+        """The tree's bytes; with size, None unless every entry is a folder entry of that size (a
+        tree this class made from such a tree is one by construction, so only a read is checked)."""
+        found = self.known.get(oid)
+        if found is None:
+            data, found_size = self.tips.data(oid, where)  # refused when malformed, as the slow path does
+            if size and found_size != size:
+                return None
+            found = self.known[oid] = data
+        return found
+
+    def parent_without_run(self, commit: pygit2.Commit, parent: pygit2.Oid, run_id: str, where: str) -> bool:
+        """Whether the parent's tree is commit's without runs/<xx>/<run_id>, that folder being the tip's."""
+        if len(commit.tree_id.raw) != 20:
+            return False  # a SHA-256 store: git prov reads SHA-1 ones only, for now
+        try:
+            return self._shrinks(commit, self.tips.commit(parent), run_id.encode(), where)
+        except (RefusedData, KeyError, pygit2.GitError):
+            return False  # the slow path reads the same trees and says what is wrong, in its own words
+
+    def _shrinks(self, commit: pygit2.Commit, parent: pygit2.Commit, run: bytes, where: str) -> bool:
+        top = self._tree(commit.tree_id, where)
+        assert top is not None  # no size asked
+        runs_entry = _RUNS_ENTRY + b"\0"
+        at_top = 0
+        for entry in _parsed(top, 20, where):  # a top tree has an entry or two
+            if entry.startswith(runs_entry) and len(entry) == len(runs_entry) + 20:
+                break
+            at_top += len(entry)
+        else:
+            return False
+        runs_id = pygit2.Oid(raw=top[at_top + len(runs_entry):at_top + len(runs_entry) + 20])
+        runs_tree = self._tree(runs_id, where, _FAN_ENTRY_SIZE)
+        if runs_tree is None:
+            return False
+        at_fan = _aligned(runs_tree, TREE_MODE + b" " + run[:2] + b"\0", _FAN_ENTRY_SIZE)
+        if at_fan < 0:
+            return False
+        fan_id = pygit2.Oid(raw=runs_tree[at_fan + _FAN_ENTRY_SIZE - 20:at_fan + _FAN_ENTRY_SIZE])
+        fan = self._tree(fan_id, where, _RUN_ENTRY_SIZE)
+        if fan is None:
+            return False
+        at_run = _aligned(fan, TREE_MODE + b" " + run + b"\0", _RUN_ENTRY_SIZE)
+        if at_run < 0:
+            return False
+        folder = fan[at_run + _RUN_ENTRY_SIZE - 20:at_run + _RUN_ENTRY_SIZE]
+        if self._tip_folder(run, where) != folder:
+            return False  # another copy than the tip's: _check_within sets the run aside
+        fan_before = fan[:at_run] + fan[at_run + _RUN_ENTRY_SIZE:]
+        if fan_before:
+            fan_before_id = _tree_id(fan_before)
+            end = at_fan + _FAN_ENTRY_SIZE
+            runs_before = runs_tree[:end - 20] + fan_before_id + runs_tree[end:]
+        else:
+            runs_before = runs_tree[:at_fan] + runs_tree[at_fan + _FAN_ENTRY_SIZE:]
+        start = at_top + len(runs_entry)
+        if runs_before:
+            runs_before_id = _tree_id(runs_before)
+            top_before = top[:start] + runs_before_id + top[start + 20:]
+        else:
+            top_before = top[:at_top] + top[start + 20:]
+        if _tree_id(top_before) != parent.tree_id.raw:
+            return False
+        if len(self.known) > self.LIMIT:
+            self.known.clear()
+        self.known.pop(commit.tree_id, None)
+        self.known[parent.tree_id] = top_before
+        if runs_before:
+            self.known.pop(runs_id, None)
+            self.known[pygit2.Oid(raw=runs_before_id)] = runs_before
+        if fan_before:
+            self.known.pop(fan_id, None)
+            self.known[pygit2.Oid(raw=fan_before_id)] = fan_before
+        return True
+
+    def _tip_folder(self, run: bytes, where: str) -> bytes | None:
+        """The id of the tip's runs/<xx>/<run>, from its runs/<xx>/ read once into a table."""
+        fan = run[:2]
+        if fan not in self.tip_fans:
+            tree = self.tips.path(self.tip_tree, [b"runs", fan], where)
+            data = self._tree(tree, where, _RUN_ENTRY_SIZE) if tree is not None else None
+            self.tip_fans[fan] = None if data is None else {
+                data[at + 6:at + 70]: data[at + 71:at + _RUN_ENTRY_SIZE] for at in range(0, len(data), _RUN_ENTRY_SIZE)}
+        table = self.tip_fans[fan]
+        return None if table is None else table.get(run)
+
+
+_RUNS_ENTRY = TREE_MODE + b" runs"
+_FAN_ENTRY_SIZE = len(TREE_MODE) + 1 + 2 + 1 + 20  # "40000 <xx>\0<id>"
+_RUN_ENTRY_SIZE = len(TREE_MODE) + 1 + 64 + 1 + 20  # "40000 <run id>\0<id>"
+
+
+def _tree_id(data: bytes) -> bytes:
+    """The SHA-1 object id git gives a tree of these bytes."""
+    hasher = hashlib.sha1(b"tree %d\0" % len(data))
+    hasher.update(data)
+    return hasher.digest()
+
+
 def _parsed(data: bytes, oid_size: int, where: str) -> list[bytes]:
     """The whole entries of a tree, refusing a malformed one."""
     entries = _entry_bytes(oid_size).findall(data)
@@ -814,6 +934,7 @@ def finish_chain(git: pygit2.Repository, walk: ChainWalk, checked: Checked) -> N
 def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: float,
           progress: Callable[[int, int], None] | None) -> None:
     tip, local_tip, tips = walk.tip, walk.local_tip, walk.tips
+    shrink = _Shrink(tips, tip_tree)
     named: dict[str, pygit2.Oid] = {}
     empty_merges = chain_rules.EmptyMerges(git)
 
@@ -840,11 +961,15 @@ def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: 
         set_aside = ref is not None and ref.id in tips.bad  # before this commit's own tree is looked at
         parents = runs.chain_parents(commit)
         empty_merges.see(commit, parents)
-        if oid != tip:
-            base = tips.commit(parents[0]).tree_id if parents else None
-            _check_within(tips, commit.tree_id, base, tip_tree, where, run=ref.id if ref is not None else None)
-        if ref is not None:  # after its tree was checked: that reads the trees this looks up
-            walk.run_commits.append(_met_run_commit(git, commit, ref, where, tips, set_aside))
+        if (ref is not None and not set_aside and len(parents) == 1
+                and shrink.parent_without_run(commit, parents[0], ref.id, where)):
+            walk.run_commits.append(_RunCommit(commit, ref, where, True, set_aside))  # it adds its run
+        else:
+            if oid != tip:
+                base = tips.commit(parents[0]).tree_id if parents else None
+                _check_within(tips, commit.tree_id, base, tip_tree, where, run=ref.id if ref is not None else None)
+            if ref is not None:  # after its tree was checked: that reads the trees this looks up
+                walk.run_commits.append(_met_run_commit(git, commit, ref, where, tips, set_aside))
         for pid in parents:
             parent = tips.commit(pid)
             if parent.commit_time >= commit.commit_time:
