@@ -191,6 +191,7 @@ class _Before:
         self.params: dict[str, Any] = {}
         self.inputs: list[dict[str, Any]] = []
         self.side: dict[str, bytes] = {}
+        self.checked: dict[str, bytes] = {}  # side files whose limits were checked before the command
         self.output_paths: list[str] = []
         self.output_globs: list[str] = []  # expanded after the run
         self.git: dict[str, Any] = {}
@@ -235,7 +236,7 @@ def record_steps(repo: Repo, request: RecordRequest, cwd: Path,
         extra={"rerun_of": replay.rerun_of} if replay else None,
     )
     with sign.session(before.signed) as unsigned:
-        store_record(repo, record, before.side, notify, before.held)
+        store_record(repo, record, before.side, notify, before.held, checked=before.checked)
     warnings += unsigned
     return RecordResult(record=record, exit_status=process.exit_status(ran.status), warnings=warnings,
                         stats=before.digester.stats.line())
@@ -293,6 +294,7 @@ def _prepare(repo: Repo, request: RecordRequest, cwd: Path,
     # The rest of the record (env, outputs) is not known yet: 64 KiB of room stands in for it.
     check_limits({runs.RUN_FILE: rec.encode({"inputs": b.inputs, "params": b.params}) + bytes(64 << 10),
                   **b.side}, before=True)
+    b.checked = dict(b.side)
     runs.tip(repo)  # a store we cannot append to fails now, not after a long run
     mirror.check(repo)
     runs.check_writable(repo, notify)
@@ -417,11 +419,11 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_limits(payload: dict[str, bytes], *, before: bool) -> None:
+def check_limits(payload: dict[str, bytes], *, before: bool, checked: dict[str, bytes] | None = None) -> None:
     """Refuse a run that fetch would refuse: once pushed, no other clone could fetch or push again.
     Checked before the command runs on what is known then (params, inputs), again on the whole run
     (then as a StoreError: the run is saved for recovery, never stored where fetch refuses it)."""
-    problem = limits.payload_problem(payload)
+    problem = limits.payload_problem(payload, checked)
     if problem is None:
         return
     if before:
@@ -430,7 +432,8 @@ def check_limits(payload: dict[str, bytes], *, before: bool) -> None:
 
 
 def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
-                 notify: Callable[[str], None] | None = None, held: str | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, held: str | None = None,
+                 checked: dict[str, bytes] | None = None) -> None:
     """Commit to refs/prov/runs first, then the mirror: a crash between leaves a gap `mirror` mends.
     A run the ref cannot take is saved under .git/prov/pending/ for `git prov recover`."""
     run_id = record["id"]
@@ -443,7 +446,7 @@ def store_record(repo: Repo, record: rec.Record, side: dict[str, bytes],
     except OSError:
         journal = None
     try:
-        check_limits(payload, before=False)
+        check_limits(payload, before=False, checked=checked)
         runs.append(repo, run_id, payload, pins, started, notify=notify)
     except StoreError as exc:
         try:

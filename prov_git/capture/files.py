@@ -229,7 +229,7 @@ def describe(
 def _describe_dir(
     abs_dir: str, rel: str, algorithm: str, digester: Digester
 ) -> tuple[Entry, dict[str, bytes]]:
-    from prov_git.records.manifest import encode_manifest  # with its dataclass, only for a directory
+    from prov_git.records.manifest import encode_entry, encode_file_entry, join_manifest  # only for a directory
 
     walked = sorted(_walk(abs_dir, rel), key=itemgetter(1))
     regular: list[tuple[str, os.stat_result]] = []
@@ -241,18 +241,19 @@ def _describe_dir(
             raise InputError(f"{child_rel} is {_odd_type(st)}; record files and directories")
     # Hashed as one batch so large files use every core (a re-record: all served from the cache).
     digests = iter(digest_many(digester, regular))
-    files: list[Entry] = []
+    entries: list[str] = []  # the manifest's, encoded: no dict per file
     total = 0
     for abs_path, child_rel, st in walked:
         if stat.S_ISREG(st.st_mode):
             size = st.st_size
-            files.append({"path": child_rel, "type": "file", "size": size, "digest": next(digests)})
+            entries.append(encode_file_entry(child_rel, size, next(digests)))
         else:
-            files.append(_symlink_entry(abs_path, child_rel, algorithm, escape=True))
-            size = files[-1]["size"]
+            link = _symlink_entry(abs_path, child_rel, algorithm, escape=True)
+            entries.append(encode_entry(link))
+            size = link["size"]
         total += size
-    manifest = encode_manifest(rel, files)
+    manifest = join_manifest(rel, entries)
     digest = hash_bytes(manifest, algorithm)
     name = f"manifest-{digest.split(':', 1)[1]}.json"
-    entry = {"path": rel, "type": "dir", "size": total, "digest": digest, "files": len(files), "manifest": name}
+    entry = {"path": rel, "type": "dir", "size": total, "digest": digest, "files": len(entries), "manifest": name}
     return entry, {name: manifest}
