@@ -636,19 +636,18 @@ class _Shrink:
     def __init__(self, tips: _Tips, tip_tree: pygit2.Oid) -> None:
         self.tips = tips
         self.tip_tree = tip_tree
-        self.known: dict[pygit2.Oid, bytes] = {}  # trees proved (or read) to have these bytes
+        # Trees proved (or read) to have these bytes, with their entry size (0: not all one size).
+        self.known: dict[pygit2.Oid, tuple[bytes, int]] = {}
         self.tip_fans: dict[bytes, dict[bytes, bytes] | None] = {}  # <xx> -> run id -> the tip's folder id
 
     def _tree(self, oid: pygit2.Oid, where: str, size: int = 0) -> bytes | None:
         """The tree's bytes; with size, None unless every entry is a folder entry of that size (a
-        tree this class made from such a tree is one by construction, so only a read is checked)."""
+        tree this class made from such a tree is one by construction; a read one is checked)."""
         found = self.known.get(oid)
         if found is None:
-            data, found_size = self.tips.data(oid, where)  # refused when malformed, as the slow path does
-            if size and found_size != size:
-                return None
-            found = self.known[oid] = data
-        return found
+            found = self.known[oid] = self.tips.data(oid, where)  # refused when malformed, as the slow path is
+        data, found_size = found
+        return data if not size or found_size == size else None
 
     def parent_without_run(self, commit: pygit2.Commit, parent: pygit2.Oid, run_id: str, where: str) -> bool:
         """Whether the parent's tree is commit's without runs/<xx>/<run_id>, that folder being the tip's."""
@@ -705,13 +704,13 @@ class _Shrink:
         if len(self.known) > self.LIMIT:
             self.known.clear()
         self.known.pop(commit.tree_id, None)
-        self.known[parent.tree_id] = top_before
+        self.known[parent.tree_id] = top_before, 0
         if runs_before:
             self.known.pop(runs_id, None)
-            self.known[pygit2.Oid(raw=runs_before_id)] = runs_before
+            self.known[pygit2.Oid(raw=runs_before_id)] = runs_before, _FAN_ENTRY_SIZE
         if fan_before:
             self.known.pop(fan_id, None)
-            self.known[pygit2.Oid(raw=fan_before_id)] = fan_before
+            self.known[pygit2.Oid(raw=fan_before_id)] = fan_before, _RUN_ENTRY_SIZE
         return True
 
     def _tip_folder(self, run: bytes, where: str) -> bytes | None:
