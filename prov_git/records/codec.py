@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from prov_git import __version__
 from prov_git.errors import CorruptRecord
+from prov_git.records import limits
 from prov_git.records.schema import validate, validate_written
 
 if TYPE_CHECKING:  # 13 TypedDict classes cost ~1.3 ms of every start-up; only mypy needs them
@@ -187,21 +188,10 @@ def in_stored_form(data: bytes, record: Any) -> bool:
 def _line_count(flat: bytes) -> int:
     """Lines encode() writes for the (",", ": ") form flat: one, plus one per comma and two per
     non-empty container outside strings. Empty pairs go first, each to a digit (no escape or quote
-    involves a bracket; deleting them would make `[{}]` look empty). Then escapes: a run of
-    backslashes pairs up from its start, so dropping every backslash pair and then every escaped
-    quote leaves only the quotes that delimit strings. Outside them, after keeping only quotes,
-    commas and openers, the rest is counted."""
-    plain = flat.replace(b"{}", b"0").replace(b"[]", b"0")
-    if b"\\" in plain:  # one byte: found at memchr speed; each two-byte replace costs ~2 us here
-        plain = plain.replace(b"\\\\", b"").replace(b'\\"', b"")
-    kept = plain.translate(None, delete=_NOT_COUNTED)
-    if kept.count(b'"') % 2 == 0:
-        # Two adjacent quotes have nothing counted between them (a string without commas or openers,
-        # or the gap between two strings): dropped, they leave every comma and opener inside or
-        # outside as it was, and most strings are gone before the split (limits.json_depth does the
-        # same).
-        kept = kept.replace(b'""', b"")
-    outside = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
+    involves a bracket; deleting them would make `[{}]` look empty). Then the commas and openers
+    outside strings are counted (limits.outside_strings)."""
+    outside = limits.outside_strings(flat.replace(b"{}", b"0").replace(b"[]", b"0"), _NOT_COUNTED,
+                                     open_end_outside=False)
     commas = outside.count(b",")
     return 1 + commas + 2 * (len(outside) - commas)
 

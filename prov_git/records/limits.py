@@ -28,30 +28,37 @@ def mib(size: int) -> str:
 
 def json_depth(data: bytes) -> int:
     """Deepest nesting of arrays/objects in a JSON text, in linear time and without recursion.
+    An unterminated last string counts as outside: an upper bound is the safe side."""
+    brackets = outside_strings(data, _NOT_BRACKET_OR_QUOTE, open_end_outside=True)
+    # +1 or -1 a bracket, summed in C (a memoryview of signed bytes, not a generator).
+    return max(accumulate(memoryview(brackets.translate(_STEPS)).cast("b")), default=0)
+
+
+def outside_strings(data: bytes, others: bytes, *, open_end_outside: bool) -> bytes:
+    """The bytes of a JSON text outside its strings, less those in others (a translate table of
+    the bytes to drop, which must keep the quote); open_end_outside: whether the text of a last
+    string that never ends counts as outside.
 
     Escapes go first: a run of backslashes pairs up from its start (JSON escapes take exactly one
     character), so dropping every `\\\\` pair and then every `\\"` leaves only the quotes that open
     or close strings; splitting on them leaves the text outside strings at even positions. (A
-    regex over string literals backtracks quadratically on an unterminated `"\\"\\"...`.)
+    regex over string literals backtracks quadratically on an unterminated `"\\"\\"...`.) Dropping
+    `others` first (one pass in C) leaves the split little to copy.
     """
     plain = data.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in data else data
-    # Only brackets and quotes matter from here: dropping the rest first (one pass in C) leaves the
-    # split little to copy.
-    kept = plain.translate(None, delete=_NOT_BRACKET_OR_QUOTE)
+    kept = plain.translate(None, delete=others)
     if kept.count(b'"') % 2 == 0:
-        # Two adjacent quotes have no bracket between them, whether they open and close an empty
-        # string (what a string without brackets leaves here) or close one and open the next: dropping
-        # them keeps each bracket inside or outside as it was, and a manifest's 70,000 quotes are gone
-        # before the split (5,000 files: 1.8 -> 0.8 ms). With an odd count the last quote opens a
-        # string that never ends, whose brackets count as outside: a pair dropped before it would
-        # hand that role to an earlier quote.
+        # Two adjacent quotes have nothing kept between them, whether they open and close a string
+        # (what a string holding none of the kept bytes leaves here) or close one and open the next:
+        # dropping them keeps each kept byte inside or outside as it was, and a 5,000-file
+        # manifest's 70,000 quotes are gone before the split (1.8 -> 0.8 ms). With an odd count the
+        # last quote opens a string that never ends: a pair dropped before it would hand that role
+        # to an earlier quote.
         kept = kept.replace(b'""', b"")
-    if b'"' in kept:
-        parts = kept.split(b'"')
-        # An unterminated last string counts as outside: an upper bound is the safe side.
-        kept = b"".join(parts[::2] + (parts[-1:] if len(parts) % 2 == 0 else []))
-    # +1 or -1 a bracket, summed in C (a memoryview of signed bytes, not a generator).
-    return max(accumulate(memoryview(kept.translate(_STEPS)).cast("b")), default=0)
+    if b'"' not in kept:
+        return kept
+    parts = kept.split(b'"')
+    return b"".join(parts[::2] + (parts[-1:] if open_end_outside and len(parts) % 2 == 0 else []))
 
 
 def file_problem(name: str, size: int) -> str | None:
