@@ -269,11 +269,11 @@ def _replay(repo: Repo, the_plan: Plan, tree: Path, allow_changed: bool, name: s
     original = the_plan.original
     # The words, folder and name as the OS gave them: a record holds one that is not UTF-8 quoted.
     # Its paths are relative to the top of the tree, a request's to cwd: given whole.
-    held_name = original["name"]
+    if name is None and original["name"] is not None:
+        name = given_text(original["name"])
     request = recording.RecordRequest(
         argv=[given_text(a) for a in the_plan.argv], inputs=[str(tree / e["path"]) for e in original["inputs"]],
-        outputs=[str(tree / e["path"]) for e in original["outputs"]],
-        name=name if name is not None else given_text(held_name) if held_name is not None else None,
+        outputs=[str(tree / e["path"]) for e in original["outputs"]], name=name,
     )
     request.replay = recording.Replay(workdir=tree, git=dict(original["git"]), params=original["params"],
                                       rerun_of=the_plan.first)
