@@ -8,10 +8,12 @@ from prov_git.records.codec import (
     canonical,
     compute_id,
     decode,
+    decode_stored,
     encode,
+    fast_stored,
     in_stored_form,
     reject_constant,
 )
 
-__all__ = ["SCHEMA_VERSION", "Record", "assemble", "canonical", "compute_id", "decode", "encode", "in_stored_form",
-           "reject_constant"]
+__all__ = ["SCHEMA_VERSION", "Record", "assemble", "canonical", "compute_id", "decode", "decode_stored", "encode",
+           "fast_stored", "in_stored_form", "reject_constant"]

@@ -27,7 +27,7 @@ from typing import NamedTuple, cast
 import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
-from prov_git.records import Record, decode, in_stored_form, limits
+from prov_git.records import Record, decode_stored, limits
 from prov_git.store import chain_rules, forgotten, runs, sign
 from prov_git.store.repo import Repo
 
@@ -142,7 +142,7 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
     where = f"{folder}/{runs.RUN_FILE}"
     check_json_depth(data, where)
     try:
-        record = decode(data, expected_id=run_id, where=where)
+        record, stored = decode_stored(data, expected_id=run_id, where=where)
     except CorruptRecord as exc:
         problem = str(exc).removeprefix(f"{where}: ")
         if "no canonical JSON form" in problem:  # codec says so for 1e999 or 2**64: no id can be computed
@@ -150,7 +150,7 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
         raise refused(where, problem) from None
     except (ValueError, RecursionError) as exc:  # e.g. 1e999 or 2**60: no canonical JSON, so no id
         raise refused(where, f"has no canonical form to hash ({exc})") from None
-    if not in_stored_form(data, record):
+    if not stored:
         # One byte form per run: padding, duplicate keys or another layout would let two clones
         # hold different bytes under one id (and readers disagree on duplicate keys).
         raise refused(where, "is not in the one byte form git prov writes (sorted keys, two-space "
