@@ -28,7 +28,7 @@ import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
 from prov_git.records import Record, decode_stored, limits
-from prov_git.store import chain_rules, forgotten, runs, sign
+from prov_git.store import chain_rules, forgotten, mirror, runs, sign
 from prov_git.store.repo import Repo
 
 # The limits live in records/limits.py, shared with `record` so it never writes what fetch refuses.
@@ -355,22 +355,25 @@ class Checked:
     bad: dict[str, str] = field(default_factory=dict)  # run id -> "path: rule"
     tree: pygit2.Oid | None = None  # the fetched tip's tree
     blobs: dict[str, dict[str, pygit2.Oid]] = field(default_factory=dict)  # of the good runs: name -> blob
+    staged: set[str] = field(default_factory=set)  # of the good runs: those written into the stage
 
 
 PARALLEL_FROM = 400  # runs: below this, starting a second process costs more than it saves
-_Item = tuple[str, "dict[str, bytes] | None", "str | None", float]
+_Item = tuple[str, "dict[str, bytes] | None", "str | None", float, "str | None"]
+_Outcome = tuple[str, "Record | None", "str | None", bool]
 
 
-def _checked(item: _Item) -> tuple[str, Record | None, str | None]:
-    """check_run of one run whose files were read (or why they could not be): pure, so it runs in
-    a worker process too."""
-    run_id, files, problem, now = item
+def _checked(item: _Item) -> _Outcome:
+    """check_run of one run whose files were read (or why they could not be), then its files
+    written into the stage folder if one is given (mirror.stage_run): in a worker process too."""
+    run_id, files, problem, now, stage = item
     if files is None:
-        return run_id, None, problem
+        return run_id, None, problem, False
     try:
-        return run_id, _essentials(check_run(run_id, files, now)), None
+        record = _essentials(check_run(run_id, files, now))
     except RefusedData as exc:
-        return run_id, None, str(exc)
+        return run_id, None, str(exc), False
+    return run_id, record, None, stage is not None and mirror.stage_run(stage, run_id, files)
 
 
 def _essentials(record: Record) -> Record:
@@ -383,13 +386,14 @@ def _essentials(record: Record) -> Record:
 
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
                    progress: Callable[[int, int], None] | None = None, *, reader: BlobReader | None = None,
-                   alongside: Callable[[], object] | None = None) -> Checked:
+                   alongside: Callable[[], object] | None = None, stage: str | None = None) -> Checked:
     """Check every run the fetched tree adds or changes. A defect of the layout refuses the whole
     tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad).
 
     Folder trees and blob sizes are checked first, then every blob is read in one stream (reader);
     decoding, schema, id and byte-form checks (CPU-bound, pure) run on every core for a large
-    fetch, while this process goes on reading, and meanwhile runs alongside (the chain walk)."""
+    fetch, while this process goes on reading, and meanwhile runs alongside (the chain walk).
+    With stage, each run that passes is written there too (mirror.staging), by the same workers."""
     found = incoming_runs(git, local, remote_tree)
     checked = Checked(tree=remote_tree)
     listing = _listing(git, local, found)
@@ -400,22 +404,24 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
         contents = read_in_order(git, wanted, reader)
         for run_id, names, problem in listing:
             files = None if names is None else {name: next(contents) for name in names}
-            yield run_id, files, problem, now
+            yield run_id, files, problem, now, stage
 
     cores = os.cpu_count() or 1
     with contextlib.ExitStack() as stack:
-        results: Iterator[tuple[str, Record | None, str | None]] = map(_checked, items())
+        results: Iterator[_Outcome] = map(_checked, items())
         if len(found) >= PARALLEL_FROM and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = stack.enter_context(multiprocessing.get_context("fork").Pool(cores))
             results = pool.imap(_checked, items(), chunksize=64)
         if alongside is not None:
             alongside()
         names_of = {run_id: names for run_id, names, _ in listing}
-        for done, (run_id, record, problem) in enumerate(results, 1):
+        for done, (run_id, record, problem, staged) in enumerate(results, 1):
             if record is not None:
                 checked.records[run_id] = record
                 checked.good[run_id] = found[run_id]
                 checked.blobs[run_id] = names_of[run_id] or {}
+                if staged:
+                    checked.staged.add(run_id)
             else:
                 checked.bad[run_id] = problem or "refused"
             if progress is not None:
@@ -927,6 +933,7 @@ def finish_chain(git: pygit2.Repository, walk: ChainWalk, checked: Checked) -> N
         checked.good.pop(run_id, None)
         checked.records.pop(run_id, None)
         checked.blobs.pop(run_id, None)
+        checked.staged.discard(run_id)
         checked.bad.setdefault(run_id, problem)
 
 

@@ -7,7 +7,7 @@ import itertools
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from prov_git.errors import StoreError
@@ -69,6 +69,74 @@ def write_run(repo: Repo, run_id: str, files: dict[str, bytes]) -> None:
 
 
 _TEMP_NAMES = itertools.count()
+STAGE_PREFIX = ".fetch-"  # .prov/.fetch-<pid>-<random>/: a fetch's checked runs, before its ref moves
+
+
+@contextlib.contextmanager
+def staging(repo: Repo) -> Iterator[str | None]:
+    """A hidden folder of .prov/ where a fetch's checkers write each run they pass, in the layout of
+    .prov/runs/, while the chain is still being walked; once the ref holds the runs, place_staged
+    moves them into the mirror (all in one rename when the mirror has no runs yet). Nothing reads
+    it, so its files need no temp names; it is removed whatever happens (sweep: a killed fetch's)."""
+    if repo.workdir is None:
+        yield None
+        return
+    import shutil  # off the record path
+
+    ensure_gitignore(repo)
+    stage = os.fspath(root(repo) / f"{STAGE_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
+    try:
+        os.mkdir(stage)  # the mode of a folder of the mirror: it may become .prov/runs
+    except OSError:
+        yield None  # the mirror is written the slower way after the merge
+        return
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def stage_run(stage: str, run_id: str, files: dict[str, bytes]) -> bool:
+    """One checked run's files into the stage (a checker process calls this); False when that fails,
+    and the run is then mirrored from git after the merge."""
+    folder = f"{stage}/{run_id}"
+    try:
+        os.mkdir(folder)
+        for name, data in files.items():
+            fd = os.open(f"{folder}/{name}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+    except OSError:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+    return True
+
+
+def place_staged(repo: Repo, stage: str, run_ids: list[str], staged: set[str]) -> list[str]:
+    """Move the staged runs among run_ids (the ref holds them now) into the mirror; returns the
+    run ids still to write. A run folder the mirror already has is left to write_fetched, which
+    rewrites only the files that differ."""
+    folder = root(repo) / "runs"
+    if staged and staged == set(run_ids):
+        with contextlib.suppress(OSError):  # replaces only a missing or empty folder: atomic
+            os.rename(stage, folder)
+            return []
+    folder.mkdir(parents=True, exist_ok=True)
+    left = []
+    for run_id in run_ids:
+        try:
+            if run_id not in staged:
+                raise FileNotFoundError(run_id)
+            os.rename(f"{stage}/{run_id}", folder / run_id)  # a folder onto a missing or empty one
+        except OSError:
+            left.append(run_id)
+    return left
 
 
 def write_fetched(repo: Repo, fetched: Iterable[tuple[str, dict[str, bytes]]],
@@ -175,7 +243,8 @@ def refill(repo: Repo) -> int:
 
 def sweep(repo: Repo) -> None:
     """Remove what killed processes left: fetch quarantines (objects/tmp_objdir-prov-*, an hour
-    old: a live fetch holds one for seconds), hash cache and mirror temp files."""
+    old: a live fetch holds one for seconds) and stages (.prov/.fetch-<pid>-*: that process is
+    gone, or an hour old), hash cache and mirror temp files."""
     import shutil
 
     state = repo.state_dir
@@ -189,9 +258,23 @@ def sweep(repo: Repo) -> None:
                 tmp.unlink()
     if repo.workdir is not None:
         _remove_abandoned_temp_files(root(repo) / "runs")
+        for stage in root(repo).glob(f"{STAGE_PREFIX}*"):
+            if _older(stage, 3600.0) or not _alive(stage.name.removeprefix(STAGE_PREFIX).partition("-")[0]):
+                shutil.rmtree(stage, ignore_errors=True)
     from prov_git.store import stale_holds  # off the record path
 
     stale_holds.sweep(repo)  # snapshot holds left by killed records that no pending run needs
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process of this id runs here (it may be another one that took a dead one's id)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, OverflowError, ProcessLookupError):
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
 
 
 def _older(path: Path, seconds: float) -> bool:

@@ -211,6 +211,12 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
     objects = repo.common_dir / "objects"
     alternates = os.pathsep.join(p for p in (str(objects), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"))
                                  if p)
+    with mirror.staging(repo) as stage:
+        return _fetch(repo, remote, objects, alternates, stage, progress)
+
+
+def _fetch(repo: Repo, remote: Remote, objects: Path, alternates: str, stage: str | None, progress: bool
+           ) -> FetchResult:
     with _one_fetch_at_a_time(repo), _quarantine(objects) as quarantine, _private_ref(repo) as landing:
         args = [*_fsck_config(repo), "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
                 "--no-auto-maintenance", "--no-write-commit-graph", "--no-write-fetch-head", "--refmap=",
@@ -227,18 +233,19 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
         tip = repo.git.references[landing].target
         assert isinstance(tip, pygit2.Oid)
         repo.git.references.delete(landing)  # before the objects move in: never a ref to unchecked data
-        checked = _check(repo, quarantine, tip, remote, progress)
+        checked = _check(repo, quarantine, tip, remote, progress, stage)
         if checked.good or not checked.bad:  # nothing good: nothing of the remote's lands at all
             _migrate(quarantine, objects)
         if not checked.bad:  # a tracking ref would keep the runs set aside alive through gc
             _set_tracking(repo, remote, tip, "fetch")
     if checked.bad:
-        return _set_aside(repo, remote, tip, checked, progress)
+        return _set_aside(repo, remote, tip, checked, progress, stage)
     _clear_quarantine(repo, remote)
-    return _merge(repo, remote, tip, checked.blobs, progress)
+    return _merge(repo, remote, tip, checked, progress, stage)
 
 
-def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progress: bool) -> merge.Checked:
+def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progress: bool, stage: str | None
+           ) -> merge.Checked:
     """Every new commit of the chain and every new run of its tip tree, read from the quarantine."""
     view = pygit2.Repository(repo.git.path)
     view.odb.add_disk_alternate(str(quarantine))
@@ -261,7 +268,7 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
                                        reader=_blob_reader(repo, quarantine),
                                        alongside=lambda: merge.walk_chain(
                                            view, walk, commit.tree_id, progress=counter("checking commits")
-                                           if progress else None))
+                                           if progress else None), stage=stage)
         merge.finish_chain(view, walk, checked)
     except RefusedData as exc:
         raise RefusedData(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
@@ -395,7 +402,8 @@ def quarantine_ref(remote: Remote) -> str:
     return QUARANTINE_PREFIX + (re.sub(r"[^A-Za-z0-9._-]+", "_", remote.name).strip("._") or "remote")
 
 
-def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Checked, progress: bool) -> FetchResult:
+def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Checked, progress: bool,
+               stage: str | None) -> FetchResult:
     """Merge the good runs, name the others in the quarantine ref, and say so (RefusedData)."""
     merged = merge.Merged(pygit2.Oid(hex="0" * 40), [])
     if checked.good:  # else the remote's objects never left the quarantine
@@ -412,7 +420,7 @@ def _set_aside(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Check
     if repo.workdir is not None and merged.added:
         tip_commit = repo.git.get(merged.tip)
         assert isinstance(tip_commit, pygit2.Commit)
-        _mirror(repo, tip_commit, merged.added, checked.blobs, progress)
+        _mirror(repo, tip_commit, merged.added, checked, progress, stage)
     _, first = sorted(checked.bad.items())[0]
     more = f" (and {len(checked.bad) - 1} more runs)" if len(checked.bad) > 1 else ""
     count = len(merged.added)
@@ -470,8 +478,8 @@ def _set_tracking(repo: Repo, remote: Remote, oid: pygit2.Oid, action: str) -> N
             time.sleep(random.uniform(0.005, 0.02))
 
 
-def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid, blobs: dict[str, dict[str, pygit2.Oid]],
-           progress: bool) -> FetchResult:
+def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid, checked: merge.Checked, progress: bool,
+           stage: str | None) -> FetchResult:
     remote_tip = repo.git.get(tip)
     assert isinstance(remote_tip, pygit2.Commit)
     try:
@@ -481,15 +489,20 @@ def _merge(repo: Repo, remote: Remote, tip: pygit2.Oid, blobs: dict[str, dict[st
         raise RunConflict(f"{exc}; kept the local runs and merged nothing; compare with "
                           f"`git diff {runs.REF} {theirs} -- {runs.run_dir(first)}`", exc.run_ids) from None
     if repo.workdir is not None and merged.added:
-        _mirror(repo, repo.git.get(merged.tip), merged.added, blobs, progress)
+        _mirror(repo, repo.git.get(merged.tip), merged.added, checked, progress, stage)
     return FetchResult(remote, str(tip), merged.added)
 
 
-def _mirror(repo: Repo, head: pygit2.Commit, run_ids: list[str],
-            blobs: dict[str, dict[str, pygit2.Oid]] | None = None, progress: bool = False) -> None:
-    """Write the fetched runs into .prov/runs/ (store/mirror.py: no fsync, the mirror is derived);
-    the blobs the checks listed are read in one stream, any other run from the tree."""
-    known = blobs or {}
+def _mirror(repo: Repo, head: pygit2.Commit, run_ids: list[str], checked: merge.Checked, progress: bool,
+            stage: str | None) -> None:
+    """Write the fetched runs into .prov/runs/ (store/mirror.py: no fsync, the mirror is derived):
+    the staged ones are moved into place; of the others, the blobs the checks listed are read in
+    one stream, any other run from the tree."""
+    if stage is not None:
+        run_ids = mirror.place_staged(repo, stage, run_ids, checked.staged)
+        if not run_ids:
+            return
+    known = checked.blobs
     listed = [(run_id, known.get(run_id)) for run_id in run_ids]
     wanted = [oid for _, names in listed if names is not None for oid in names.values()]
     contents = merge.read_in_order(repo.git, wanted, _blob_reader(repo))

@@ -1,0 +1,120 @@
+"""A fetch writes the mirror through a stage (store/mirror.staging): the checker processes write each
+run that passes into .prov/.fetch-<pid>-*/ while the chain is walked, and the runs move into
+.prov/runs/ only after the ref holds them. Real clones fetching from real bare remotes."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from prov_git.store import merge
+from tests.helpers import Repo, init_project, plant_run
+
+REF = "refs/prov/runs"
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _source(tmp_path: Path, count: int) -> tuple[Repo, list[str]]:
+    """A project whose store holds one recorded run and count more planted from it (one param differs)."""
+    src = Repo(init_project(tmp_path / "source"))
+    template = src.record("-q", "--no-exec", "-p", "i=-1", "--", "true")
+    start = datetime.now(timezone.utc) - timedelta(seconds=count + 100)
+    ids = [template["id"]]
+    for i in range(count):
+        at = start + timedelta(seconds=i)
+        status = {**template["status"], "started_at": _stamp(at), "ended_at": _stamp(at + timedelta(seconds=0.5))}
+        ids.append(plant_run(src.path, {**template, "params": {"i": i}, "status": status})["id"])
+    return src, sorted(ids)
+
+
+def _clone(tmp_path: Path, src: Repo, name: str = "clone") -> Repo:
+    clone = Repo(init_project(tmp_path / name))
+    clone.git("remote", "add", "origin", str(src.path))
+    return clone
+
+
+def _mirror(repo: Repo) -> dict[str, dict[str, bytes]]:
+    folder = repo.path / ".prov" / "runs"
+    return {run.name: {f.name: f.read_bytes() for f in run.iterdir()} for run in folder.iterdir()}
+
+
+def _stored(repo: Repo) -> dict[str, dict[str, bytes]]:
+    git_repo = pygit2.Repository(str(repo.path))
+    tree = git_repo.references[REF].peel(pygit2.Commit).tree
+    out: dict[str, dict[str, bytes]] = {}
+    for fan in tree["runs"]:  # type: ignore[attr-defined]
+        for run in fan:
+            out[run.name] = {f.name: f.data for f in run}
+    return out
+
+
+def _stages(repo: Repo) -> list[str]:
+    return sorted(p.name for p in (repo.path / ".prov").glob(".fetch-*"))
+
+
+def test_a_large_first_fetch_mirrors_every_run_and_leaves_no_stage(tmp_path: Path) -> None:
+    # enough runs for the checker processes (merge.PARALLEL_FROM), into a clone with no mirror yet
+    src, ids = _source(tmp_path, merge.PARALLEL_FROM + 20)
+    clone = _clone(tmp_path, src)
+    done = clone.prov("fetch", "-q")
+    assert done.code == 0, done.err
+    assert sorted(_mirror(clone)) == ids
+    assert _mirror(clone) == _stored(clone)
+    assert _stages(clone) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (clone.path / ".prov" / "runs").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_a_fetch_into_a_mirror_with_runs_moves_each_run_and_repairs_a_left_over_folder(tmp_path: Path) -> None:
+    src, ids = _source(tmp_path, 3)
+    clone = _clone(tmp_path, src)
+    own = clone.record("-q", "--no-exec", "-p", "mine=1", "--", "true")["id"]
+    own_file = clone.path / ".prov" / "runs" / own / "run.json"
+    own_before = own_file.stat().st_mtime_ns, own_file.read_bytes()
+    left_over = clone.path / ".prov" / "runs" / ids[1]  # as a fetch killed mid-write could leave it
+    left_over.mkdir()
+    (left_over / "run.json").write_bytes(b'{"half": ')
+    done = clone.prov("fetch", "-q")
+    assert done.code == 0, done.err
+    assert sorted(_mirror(clone)) == sorted([*ids, own])
+    assert _mirror(clone) == _stored(clone)  # the left-over file rewritten with the run's bytes
+    assert (own_file.stat().st_mtime_ns, own_file.read_bytes()) == own_before
+    assert _stages(clone) == []
+
+
+def test_a_fetch_that_sets_a_run_aside_mirrors_only_the_good_ones(tmp_path: Path) -> None:
+    src, ids = _source(tmp_path, 2)
+    record: dict[str, Any] = {**src.newest(), "params": {"i": "tampered"}, "id": "0f" * 32}  # not its hash
+    bad = plant_run(src.path, record, reidentify=False)
+    clone = _clone(tmp_path, src)
+    done = clone.prov("fetch", "-q")
+    assert done.code != 0 and "set aside" in done.err, done.err
+    assert sorted(_mirror(clone)) == ids and bad["id"] not in ids
+    assert _stages(clone) == []
+
+
+def test_the_stage_of_a_killed_fetch_is_swept_and_a_live_one_kept(tmp_path: Path) -> None:
+    src, ids = _source(tmp_path, 1)
+    clone = _clone(tmp_path, src)
+    prov_dir = clone.path / ".prov"
+    dead = prov_dir / ".fetch-999999999-0a1b"  # above any pid_max: no such process
+    alive = prov_dir / f".fetch-{os.getpid()}-2c3d"  # this test's process, as a fetch in progress
+    stale = prov_dir / f".fetch-{os.getpid()}-4e5f"  # a live id, but an hour old: not a fetch's
+    for stage in (dead, alive, stale):
+        (stage / ids[0]).mkdir(parents=True)
+        (stage / ids[0] / "run.json").write_bytes(b"{}")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    done = clone.prov("fetch", "-q")  # sweeps first
+    assert done.code == 0, done.err
+    assert _stages(clone) == [alive.name]
+    assert sorted(_mirror(clone)) == ids
