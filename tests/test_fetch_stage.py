@@ -5,12 +5,11 @@ run that passes into .prov/.fetch-<pid>-*/ while the chain is walked, and the ru
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-
-import pygit2
 
 from prov_git.store import merge
 from tests.helpers import Repo, init_project, plant_run
@@ -47,13 +46,20 @@ def _mirror(repo: Repo) -> dict[str, dict[str, bytes]]:
 
 
 def _stored(repo: Repo) -> dict[str, dict[str, bytes]]:
-    git_repo = pygit2.Repository(str(repo.path))
-    tree = git_repo.references[REF].peel(pygit2.Commit).tree
-    out: dict[str, dict[str, bytes]] = {}
-    for fan in tree["runs"]:  # type: ignore[attr-defined]
-        for run in fan:
-            out[run.name] = {f.name: f.data for f in run}
-    return out
+    """Every run folder of the ref, read with plain git (ls-tree, then one cat-file --batch)."""
+    listing = [line.split("\t") for line in repo.git("ls-tree", "-r", REF, "runs/").splitlines()]
+    asked = "".join(f"{meta.split()[2]}\n" for meta, _ in listing).encode()
+    out = subprocess.run(["git", "cat-file", "--batch"], cwd=repo.path, input=asked, capture_output=True,
+                         check=True).stdout
+    stored: dict[str, dict[str, bytes]] = {}
+    at = 0
+    for _, path in listing:
+        head_end = out.index(b"\n", at)
+        size = int(out[at:head_end].split()[2])
+        _, _, run_id, name = path.split("/")
+        stored.setdefault(run_id, {})[name] = out[head_end + 1:head_end + 1 + size]
+        at = head_end + 1 + size + 1
+    return stored
 
 
 def _stages(repo: Repo) -> list[str]:
