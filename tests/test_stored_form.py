@@ -200,3 +200,24 @@ def test_orjson_escapes_every_character_as_json() -> None:
         assert orjson.dumps([char, {char: char}], option=orjson.OPT_INDENT_2) == json.dumps(
             [char, {char: char}], ensure_ascii=False, indent=2).encode(), hex(ord(char))
     assert codec._orjson() is orjson
+
+
+def test_the_bulk_path_proves_a_valid_record_and_still_refuses_a_broken_one() -> None:
+    # decode_stored(bulk=True) takes jsonschema-rs's proof of validity; a record it cannot prove
+    # valid is refused by the checker, in the checker's words.
+    import pytest
+
+    from prov_git.errors import CorruptRecord
+    from tests.helpers import stored_form
+    from tests.test_schema import reidentify, sample
+
+    good = reidentify(sample())
+    record, in_form = codec.decode_stored(stored_form(good), expected_id=good["id"], bulk=True)
+    assert record == good and in_form
+    broken = sample()
+    broken["status"]["exit_code"] = "zero"
+    broken = reidentify(broken)
+    data = stored_form(broken)
+    assert codec.fast_stored(data) is not None  # the stored form and the id are proved: only the schema fails
+    with pytest.raises(CorruptRecord, match=r"run schema version 2: record.status.exit_code: expected"):
+        codec.decode_stored(data, expected_id=broken["id"], bulk=True)

@@ -29,7 +29,8 @@ from prov_git.errors import InputError, InvalidRecord
 from prov_git.records import limits
 from prov_git.records.manifest import Problem, algorithm_of, check_manifests, entries, manifest_files
 from prov_git.records.schema import check as schema_check
-from prov_git.records.schema import validate_strict
+from prov_git.records.schema import prepare_proof, validate_strict
+from prov_git.records.schema import proved_valid as schema_proved_valid
 from prov_git.store import mirror, pins, runs, sign
 from prov_git.store.repo import Repo
 
@@ -65,8 +66,9 @@ class Loaded:
 # ------------------------------------------------------------------------------ pure checks
 
 
-def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, list[Problem]]:
-    """Parse, schema-check and id-check one stored run.json; the record is None when unusable."""
+def check_record(run_id: str, data: bytes | None, bulk: bool = False) -> tuple[rec.Record | None, list[Problem]]:
+    """Parse, schema-check and id-check one stored run.json; the record is None when unusable
+    (bulk: one of many, worth the fast schema proof's import)."""
     where = f"{runs.REF}:{runs.run_dir(run_id)}/{runs.RUN_FILE}"
     if data is None:
         return None, [Problem(run_id, "record", where, "missing: the run folder has no run.json")]
@@ -78,7 +80,8 @@ def check_record(run_id: str, data: bytes | None) -> tuple[rec.Record | None, li
             record = json.loads(data.decode("utf-8"), parse_constant=rec.reject_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             return None, [Problem(run_id, "record", where, f"not valid JSON ({_one_line(exc)})")]
-    fast = schema_check(record)  # tests/test_schema.py: it agrees with jsonschema on every version
+    proved_valid = bulk and proved is not None and schema_proved_valid(record)
+    fast = None if proved_valid else schema_check(record)  # tests/test_schema.py: both agree with jsonschema
     if fast is not None:
         try:
             validate_strict(record)  # jsonschema's own words for what is wrong
@@ -180,9 +183,9 @@ def load_run(repo: Repo, run_id: str) -> Loaded:
     return checked_run(run_id, runs.run_files(repo, run_id))
 
 
-def checked_run(run_id: str, stored: dict[str, bytes]) -> Loaded:
+def checked_run(run_id: str, stored: dict[str, bytes], bulk: bool = False) -> Loaded:
     """The record and integrity problems of one run whose files were read: pure."""
-    record, problems = check_record(run_id, stored.get(runs.RUN_FILE))
+    record, problems = check_record(run_id, stored.get(runs.RUN_FILE), bulk)
     if record is not None:
         problems += check_manifests(run_id, record, stored)
     return Loaded(run_id, stored, record, problems)
@@ -205,6 +208,7 @@ def load_all(repo: Repo, progress: bool = False) -> list[Loaded]:
     if len(listed) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return _gathered((checked_run(run_id, stored) for run_id, stored in listed), len(listed), show)
     global _LISTED, _MIRROR
+    prepare_proof()  # once, before the workers fork
     _LISTED = listed  # forked workers find the files here: only indices go out, only problems come back
     _MIRROR = str(mirror.root(repo) / "runs") if repo.workdir is not None else None
     try:
@@ -232,7 +236,7 @@ def _problems(index: int) -> tuple[rec.Record | None, list[Problem], list[Proble
     """checked_run and compare_mirror in a worker: what verify_all reads of the record (None when
     unusable), and the problems."""
     run_id, stored = _LISTED[index]
-    loaded = checked_run(run_id, stored)
+    loaded = checked_run(run_id, stored, bulk=True)
     mirrored = None if _MIRROR is None else compare_mirror(run_id, stored, read_folder(os.path.join(_MIRROR, run_id)))
     return (None if loaded.record is None else _read_by_verify_all(loaded.record)), loaded.problems, mirrored
 

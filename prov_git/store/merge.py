@@ -27,7 +27,7 @@ from typing import NamedTuple, cast
 import pygit2
 
 from prov_git.errors import CorruptRecord, RefusedData, RunConflict
-from prov_git.records import Record, decode_stored, limits
+from prov_git.records import Record, decode_stored, limits, schema
 from prov_git.store import chain_rules, forgotten, mirror, runs, sign
 from prov_git.store.repo import Repo
 
@@ -133,8 +133,9 @@ def check_json_depth(data: bytes, where: str) -> None:
         raise refused(where, problem)
 
 
-def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) -> Record:
-    """The decoded record of one fetched run folder whose files were read; refuses any defect."""
+def check_run(run_id: str, files: dict[str, bytes], now: float | None = None, bulk: bool = False) -> Record:
+    """The decoded record of one fetched run folder whose files were read; refuses any defect
+    (bulk: one of many, worth the fast schema proof's import)."""
     folder = runs.run_dir(run_id)
     data = files.get(runs.RUN_FILE)
     if data is None:
@@ -142,7 +143,7 @@ def check_run(run_id: str, files: dict[str, bytes], now: float | None = None) ->
     where = f"{folder}/{runs.RUN_FILE}"
     check_json_depth(data, where)
     try:
-        record, stored = decode_stored(data, expected_id=run_id, where=where)
+        record, stored = decode_stored(data, expected_id=run_id, where=where, bulk=bulk)
     except CorruptRecord as exc:
         problem = str(exc).removeprefix(f"{where}: ")
         if "no canonical JSON form" in problem:  # codec says so for 1e999 or 2**64: no id can be computed
@@ -359,18 +360,18 @@ class Checked:
 
 
 PARALLEL_FROM = 400  # runs: below this, starting a second process costs more than it saves
-_Item = tuple[str, "dict[str, bytes] | None", "str | None", float, "str | None"]
+_Item = tuple[str, "dict[str, bytes] | None", "str | None", float, "str | None", bool]
 _Outcome = tuple[str, "Record | None", "str | None", bool]
 
 
 def _checked(item: _Item) -> _Outcome:
     """check_run of one run whose files were read (or why they could not be), then its files
     written into the stage folder if one is given (mirror.stage_run): in a worker process too."""
-    run_id, files, problem, now, stage = item
+    run_id, files, problem, now, stage, bulk = item
     if files is None:
         return run_id, None, problem, False
     try:
-        record = _essentials(check_run(run_id, files, now))
+        record = _essentials(check_run(run_id, files, now, bulk))
     except RefusedData as exc:
         return run_id, None, str(exc), False
     return run_id, record, None, stage is not None and mirror.stage_run(stage, run_id, files)
@@ -404,12 +405,15 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
         contents = read_in_order(git, wanted, reader)
         for run_id, names, problem in listing:
             files = None if names is None else {name: next(contents) for name in names}
-            yield run_id, files, problem, now, stage
+            yield run_id, files, problem, now, stage, bulk
 
     cores = os.cpu_count() or 1
+    bulk = len(found) >= PARALLEL_FROM
+    if bulk:
+        schema.prepare_proof()
     with contextlib.ExitStack() as stack:
         results: Iterator[_Outcome] = map(_checked, items())
-        if len(found) >= PARALLEL_FROM and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if bulk and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = stack.enter_context(multiprocessing.get_context("fork").Pool(cores))
             results = pool.imap(_checked, items(), chunksize=64)
         if alongside is not None:
