@@ -1,6 +1,7 @@
-"""A fetch writes the mirror through a stage (store/mirror.staging): the checker processes write each
-run that passes into .prov/.fetch-<pid>-*/ while the chain is walked, and the runs move into
-.prov/runs/ only after the ref holds them. Real clones fetching from real bare remotes."""
+"""A large fetch: the checker processes write each run that passes into a stage
+(.prov/.fetch-<pid>-*/, store/mirror.staging), moved into .prov/runs/ only after the ref holds the
+runs, while the chain is walked in a process of its own (merge.WalkApart). Real clones fetching
+from real remotes, small and large (merge.PARALLEL_FROM) chains alike."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from prov_git.store import merge
 from tests.helpers import Repo, init_project, plant_run
@@ -21,16 +24,22 @@ def _stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _source(tmp_path: Path, count: int) -> tuple[Repo, list[str]]:
-    """A project whose store holds one recorded run and count more planted from it (one param differs)."""
+def _source(tmp_path: Path, count: int, again: int | None = None) -> tuple[Repo, list[str]]:
+    """A project whose store holds one recorded run and count more planted from it (one param
+    differs); again: the run planted at that index is planted once more at the end (a second run
+    commit for it, which adds nothing: the chain breaks its rules deep inside)."""
     src = Repo(init_project(tmp_path / "source"))
     template = src.record("-q", "--no-exec", "-p", "i=-1", "--", "true")
     start = datetime.now(timezone.utc) - timedelta(seconds=count + 100)
     ids = [template["id"]]
+    planted = []
     for i in range(count):
         at = start + timedelta(seconds=i)
         status = {**template["status"], "started_at": _stamp(at), "ended_at": _stamp(at + timedelta(seconds=0.5))}
-        ids.append(plant_run(src.path, {**template, "params": {"i": i}, "status": status})["id"])
+        planted.append(plant_run(src.path, {**template, "params": {"i": i}, "status": status}))
+        ids.append(planted[-1]["id"])
+    if again is not None:
+        plant_run(src.path, planted[again])
     return src, sorted(ids)
 
 
@@ -124,3 +133,17 @@ def test_the_stage_of_a_killed_fetch_is_swept_and_a_live_one_kept(tmp_path: Path
     assert done.code == 0, done.err
     assert _stages(clone) == [alive.name]
     assert sorted(_mirror(clone)) == ids
+
+
+@pytest.mark.parametrize("count", [5, merge.PARALLEL_FROM + 20])
+def test_a_chain_that_breaks_a_rule_deep_inside_is_refused_whatever_its_length(tmp_path: Path, count: int) -> None:
+    src, ids = _source(tmp_path, count, again=1)
+    clone = _clone(tmp_path, src)
+    done = clone.prov("fetch", "-q")
+    assert done.code == 128 and done.err.count("\n") == 1, done.err
+    twice = [run for run in ids if src.git("log", "--format=%H", f"--grep=Prov-Run: {run}", REF).count("\n") == 2]
+    assert len(twice) == 1
+    assert done.err.startswith("git prov: error: refused refs/prov/runs from origin: commit "), done.err
+    assert f"names run {twice[0][:12]} but its tree does not add" in done.err, done.err
+    assert clone.git("for-each-ref", "refs/prov/") == ""
+    assert not (clone.path / ".prov" / "runs").exists() and _stages(clone) == []
