@@ -1,7 +1,7 @@
 """A large fetch: the checker processes write each run that passes into a stage
 (.prov/.fetch-<pid>-*/, store/mirror.staging), moved into .prov/runs/ only after the ref holds the
-runs, while the chain is walked in a process of its own (merge.WalkApart). Real clones fetching
-from real remotes, small and large (merge.PARALLEL_FROM) chains alike."""
+runs, while the chain is walked. Real clones fetching from real remotes, small and large
+(merge.PARALLEL_FROM) chains alike."""
 
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import math
 import multiprocessing
-import multiprocessing.connection
 import os
 import re
 import time
@@ -388,18 +387,15 @@ def _essentials(record: Record) -> Record:
 
 def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tree: pygit2.Oid,
                    progress: Callable[[int, int], None] | None = None, *, reader: BlobReader | None = None,
-                   alongside: Callable[[int], object] | None = None, stage: str | None = None) -> Checked:
+                   alongside: Callable[[], object] | None = None, stage: str | None = None) -> Checked:
     """Check every run the fetched tree adds or changes. A defect of the layout refuses the whole
     tree (RefusedData); a defect inside one run folder sets that run aside (Checked.bad).
 
     Folder trees and blob sizes are checked first, then every blob is read in one stream (reader);
     decoding, schema, id and byte-form checks (CPU-bound, pure) run on every core for a large
-    fetch, while this process goes on reading. alongside (the chain walk) is called with the number
-    of incoming runs once they are known, before they are listed.
+    fetch, while this process goes on reading, and meanwhile runs alongside (the chain walk).
     With stage, each run that passes is written there too (mirror.staging), by the same workers."""
     found = incoming_runs(git, local, remote_tree)
-    if alongside is not None:
-        alongside(len(found))
     checked = Checked(tree=remote_tree)
     listing = _listing(git, local, found)
     now = time.time()
@@ -420,6 +416,8 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
         if bulk and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = stack.enter_context(multiprocessing.get_context("fork").Pool(cores))
             results = pool.imap(_checked, items(), chunksize=64)
+        if alongside is not None:
+            alongside()
         names_of = {run_id: names for run_id, names, _ in listing}
         for done, (run_id, record, problem, staged) in enumerate(results, 1):
             if record is not None:
@@ -840,11 +838,9 @@ def _record_of(git: pygit2.Repository, run_id: str, checked: Checked, local: pyg
 
 
 class _RunCommit(NamedTuple):
-    """A run commit met by the walk, checked against its record once the runs are checked (plain
-    values: a walk in another process sends these back)."""
+    """A run commit met by the walk, checked against its record once the runs are checked."""
 
-    commit_time: int
-    pins: tuple[str, ...]  # the commit's parents after its chain parent
+    commit: pygit2.Commit
     ref: runs.RunRef
     where: str
     adds: bool  # its tree adds the run folder it names (its chain parent's does not hold it)
@@ -857,16 +853,12 @@ def _met_run_commit(git: pygit2.Repository, commit: pygit2.Commit, ref: runs.Run
     parents = commit.parent_ids
     here = tips.path(commit.tree_id, names, where)
     before = tips.path(tips.commit(parents[0]).tree_id, names, where) if parents else None
-    return _run_commit(commit, ref, where, here is not None and before is None, set_aside)
-
-
-def _run_commit(commit: pygit2.Commit, ref: runs.RunRef, where: str, adds: bool, set_aside: bool) -> _RunCommit:
-    return _RunCommit(commit.commit_time, tuple(map(str, commit.parent_ids[1:])), ref, where, adds, set_aside)
+    return _RunCommit(commit, ref, where, here is not None and before is None, set_aside)
 
 
 def _check_run_commit(git: pygit2.Repository, met: _RunCommit, checked: Checked, local: pygit2.Tree | None) -> None:
     """A run commit adds the run it names, carries its start time, and pins only what it recorded."""
-    ref, where = met.ref, met.where
+    commit, ref, where = met.commit, met.ref, met.where
     if ref.id in checked.bad or met.set_aside:
         return  # set aside: this commit is never merged (its good runs are replayed instead)
     if not met.adds:
@@ -881,12 +873,12 @@ def _check_run_commit(git: pygit2.Repository, met: _RunCommit, checked: Checked,
         started = ref.started
     except ValueError:
         raise refused(where, "run commit with a malformed Prov-Started time") from None
-    if met.commit_time < math.floor(started):
+    if commit.commit_time < math.floor(started):
         raise refused(where, "run commit dated before its run started")
     allowed = {record["git"].get("commit"), record["git"].get("snapshot")} - {None}
-    for pin in met.pins:
-        if pin not in allowed:
-            raise refused(where, f"pins {pin[:12]}, which is neither the git.commit nor the git.snapshot "
+    for pin in commit.parent_ids[1:]:
+        if str(pin) not in allowed:
+            raise refused(where, f"pins {str(pin)[:12]}, which is neither the git.commit nor the git.snapshot "
                                  "of its record")
 
 
@@ -931,47 +923,6 @@ def walk_chain(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid | N
               time.time() if now is None else now, progress)
     except RefusedData as exc:
         walk.error = exc
-
-
-class WalkApart:
-    """walk_chain in a forked process, started before the runs are listed and checked: the walk is
-    CPU-bound in one thread, and in the checking process it waited for the GIL behind the threads
-    that feed the checkers and collect their answers (7 s alone, 12 s there, at 100,000 runs).
-    join() puts what it found into the walk; if that process is lost, the walk runs here again
-    (its tree read-ahead is the lost process's, so without it)."""
-
-    def __init__(self, git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid,
-                 progress: Callable[[int, int], None] | None) -> None:
-        self.git, self.walk, self.tip_tree = git, walk, tip_tree
-        context = multiprocessing.get_context("fork")
-        self.answer, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=self._walk, args=(sender, progress), daemon=True)
-        self.process.start()
-        sender.close()
-
-    def _walk(self, sender: multiprocessing.connection.Connection, progress: Callable[[int, int], None] | None
-              ) -> None:
-        try:
-            walk_chain(self.git, self.walk, self.tip_tree, progress=progress)
-            sender.send((self.walk.run_commits, self.walk.error, self.walk.tips.bad))
-        except Exception:  # nothing sent: join walks again here and says what is wrong
-            return
-
-    def join(self) -> None:
-        try:
-            self.walk.run_commits, self.walk.error, self.walk.tips.bad = self.answer.recv()
-        except (EOFError, OSError):  # killed, or out of memory: the same walk, here
-            again = new_walk(self.git, self.walk.tip, self.walk.local_tip)
-            walk_chain(self.git, again, self.tip_tree)
-            self.walk.run_commits, self.walk.error, self.walk.tips = again.run_commits, again.error, again.tips
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        self.answer.close()
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
 
 
 def finish_chain(git: pygit2.Repository, walk: ChainWalk, checked: Checked) -> None:
@@ -1022,7 +973,7 @@ def _walk(git: pygit2.Repository, walk: ChainWalk, tip_tree: pygit2.Oid, clock: 
         empty_merges.see(commit, parents)
         if (ref is not None and not set_aside and len(parents) == 1
                 and shrink.parent_without_run(commit, parents[0], ref.id, where)):
-            walk.run_commits.append(_run_commit(commit, ref, where, True, set_aside))  # it adds its run
+            walk.run_commits.append(_RunCommit(commit, ref, where, True, set_aside))  # it adds its run
         else:
             if oid != tip:
                 base = tips.commit(parents[0]).tree_id if parents else None

@@ -10,7 +10,6 @@ its runs are fetched and merged and the push is retried, a bounded number of tim
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import random
 import re
@@ -264,21 +263,12 @@ def _check(repo: Repo, quarantine: Path, tip: pygit2.Oid, remote: Remote, progre
         assert local_tip is None or isinstance(local_tip, pygit2.Commit)
         walk = merge.new_walk(view, tip, local_tip, stack.enter_context(
             _chain_trees(repo, quarantine, tip, local_tip.id if local_tip is not None else None)))
-        apart: list[merge.WalkApart] = []
-        walk_progress = counter("checking commits") if progress else None
-
-        def start_walk(count: int) -> None:
-            if count < merge.PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-                merge.walk_chain(view, walk, commit.tree_id, progress=walk_progress)
-                return
-            apart.append(merge.WalkApart(view, walk, commit.tree_id, walk_progress))
-            stack.callback(apart[0].stop)  # refused or interrupted before the join: never left running
-
         checked = merge.check_incoming(view, local.tree if local is not None else None, commit.tree_id,
                                        counter("checking runs") if progress else None,
-                                       reader=_blob_reader(repo, quarantine), alongside=start_walk, stage=stage)
-        for walking in apart:
-            walking.join()
+                                       reader=_blob_reader(repo, quarantine),
+                                       alongside=lambda: merge.walk_chain(
+                                           view, walk, commit.tree_id, progress=counter("checking commits")
+                                           if progress else None), stage=stage)
         merge.finish_chain(view, walk, checked)
     except RefusedData as exc:
         raise RefusedData(f"refused {runs.REF} from {remote.label}: {exc}; nothing was merged") from None
