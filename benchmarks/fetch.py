@@ -13,7 +13,9 @@ record`, varied by a param), then each round, cases in rotating order:
 
 - first fetch: a new clone (plain `git clone` of the project, so only the store is new) runs
   `git prov fetch`: transfer, every check of the fetch rules, merge, mirror. Baseline: plain
-  `git fetch` of the same ref into another new clone (the transfer alone).
+  `git fetch` of the same ref into another new clone (the transfer alone). Beside it, the mirror's
+  floor: RUNS folders with one record-sized file each, written by plain Python into a new clone
+  (git fetch's time plus this one is what any fetch that mirrors every run costs at the least).
 - `git prov verify --all` in a clone that fetched them. Baseline: `git archive` of the store's tip
   (reading every record once).
 
@@ -105,6 +107,23 @@ def build_remote(base: Path, count: int) -> Path:
     return remote
 
 
+# What the mirror costs at the least: one folder and one file of a record's size per run, written
+# by plain Python in the new clone, as .prov/runs/ (design.md: every fetched run is mirrored).
+MIRROR_FLOOR = """
+import os, sys
+count, size = int(sys.argv[1]), int(sys.argv[2])
+data = b"x" * size
+os.makedirs(".prov/runs")
+at = os.open(".prov/runs", os.O_RDONLY)
+for i in range(count):
+    name = "%064x" % (i * 0x9E3779B97F4A7C15 % (1 << 256))
+    os.mkdir(name, dir_fd=at)
+    fd = os.open(name + "/run.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=at)
+    os.write(fd, data)
+    os.close(fd)
+"""
+
+
 def fresh_clone(base: Path, remote: Path, name: str) -> Path:
     path = base / name
     subprocess.run(["rm", "-rf", str(path)], check=True)
@@ -173,8 +192,12 @@ def main() -> None:
             prov["main"] = [PYTHON, "-m", "prov_git"]
             envs["main"] = {**env, "PYTHONPATH": str(src)}
         load_before = os.getloadavg()[0]
+        first_run = git(remote, "ls-tree", "-r", "--name-only", REF).split()[0]
+        size = int(git(remote, "cat-file", "-s", f"{REF}:{first_run}"))
         fetch_cases: dict[str, Callable[[Path], Timing]] = {
-            "git fetch (baseline)": lambda c: timed(["git", "fetch", "-q", "origin", f"{REF}:{REF}"], c, env)}
+            "git fetch (baseline)": lambda c: timed(["git", "fetch", "-q", "origin", f"{REF}:{REF}"], c, env),
+            "mirror floor (a floor, not a baseline)": lambda c: timed(
+                [PYTHON, "-c", MIRROR_FLOOR, str(count), str(size)], c, env)}
         for label in prov:
             fetch_cases[f"git prov fetch ({label})"] = (
                 lambda c, label=label: timed([*prov[label], "fetch", "-q"], c, envs[label]))  # type: ignore[misc]
