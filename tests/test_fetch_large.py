@@ -147,3 +147,25 @@ def test_a_chain_that_breaks_a_rule_deep_inside_is_refused_whatever_its_length(t
     assert f"names run {twice[0][:12]} but its tree does not add" in done.err, done.err
     assert clone.git("for-each-ref", "refs/prov/") == ""
     assert not (clone.path / ".prov" / "runs").exists() and _stages(clone) == []
+
+
+def test_a_run_the_walk_sets_aside_never_reaches_the_mirror(repo: Repo, tmp_path: Path) -> None:
+    # The checkers stage a run whose tip copy passes its checks; the walk then finds an older chain
+    # commit holding another copy of it and sets it aside. Its staged folder must not move in with
+    # the others (it did: the stage was renamed whole into an empty mirror).
+    import json
+
+    from tests.test_hostile import Evil, _encode, _recomputed, _source, _with_run
+
+    src, (first, second) = _source(tmp_path, 2)
+    evil = Evil(tmp_path, src)
+    record = _recomputed(json.loads(src.blob(first)), params={"i": 99})
+    other = str(record["id"])
+    evil.top(_with_run(evil.forge, evil.tree(), other, {b"run.json": json.dumps(record).encode()}))
+    evil.top(_with_run(evil.forge, evil.tree(), other, {b"run.json": _encode(record)}))
+    repo.git("remote", "add", "evil", evil.url)
+    done = repo.prov("fetch", "evil")
+    assert done.code == 128 and "set aside" in done.err and "merged the 2 other runs" in done.err, done.err
+    assert repo.run_ids() == sorted([first, second])
+    assert sorted(_mirror(repo)) == sorted([first, second]) and _mirror(repo) == _stored(repo)
+    assert _stages(repo) == []

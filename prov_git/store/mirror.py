@@ -123,7 +123,10 @@ def place_staged(repo: Repo, stage: str, run_ids: list[str], staged: set[str]) -
     run ids still to write. A run folder the mirror already has is left to write_fetched, which
     rewrites only the files that differ."""
     folder = root(repo) / "runs"
-    if staged and staged == set(run_ids):
+    wanted = set(run_ids)
+    # Whole only when it holds exactly these runs: a run the walk set aside after its checker had
+    # staged it is still in there (os.listdir: ~30 ms at 100,000 runs).
+    if staged and staged == wanted and set(os.listdir(stage)) == wanted:
         with contextlib.suppress(OSError):  # replaces only a missing or empty folder: atomic
             os.rename(stage, folder)
             return []
