@@ -399,6 +399,7 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
     checked = Checked(tree=remote_tree)
     listing = _listing(git, local, found)
     now = time.time()
+    bulk = len(found) >= PARALLEL_FROM
 
     def items() -> Iterator[_Item]:
         wanted = [oid for _, names, _ in listing if names is not None for oid in names.values()]
@@ -408,7 +409,6 @@ def check_incoming(git: pygit2.Repository, local: pygit2.Tree | None, remote_tre
             yield run_id, files, problem, now, stage, bulk
 
     cores = os.cpu_count() or 1
-    bulk = len(found) >= PARALLEL_FROM
     if bulk:
         schema.prepare_proof()
     with contextlib.ExitStack() as stack:

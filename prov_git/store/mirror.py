@@ -133,12 +133,11 @@ def place_staged(repo: Repo, stage: str, run_ids: list[str], staged: set[str]) -
     folder.mkdir(parents=True, exist_ok=True)
     left = []
     for run_id in run_ids:
-        try:
-            if run_id not in staged:
-                raise FileNotFoundError(run_id)
-            os.rename(f"{stage}/{run_id}", folder / run_id)  # a folder onto a missing or empty one
-        except OSError:
-            left.append(run_id)
+        if run_id in staged:
+            with contextlib.suppress(OSError):
+                os.rename(f"{stage}/{run_id}", folder / run_id)  # a folder onto a missing or empty one
+                continue
+        left.append(run_id)
     return left
 
 

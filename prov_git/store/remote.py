@@ -208,15 +208,14 @@ def fetch(repo: Repo, name: str | Remote | None, *, progress: bool = False) -> F
     refs/prov/quarantine/<remote> (status and verify report them), and RefusedData says so.
     """
     remote = name if isinstance(name, Remote) else resolve_remote(repo, name)
+    with mirror.staging(repo) as stage:
+        return _fetch(repo, remote, stage, progress)
+
+
+def _fetch(repo: Repo, remote: Remote, stage: str | None, progress: bool) -> FetchResult:
     objects = repo.common_dir / "objects"
     alternates = os.pathsep.join(p for p in (str(objects), os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"))
                                  if p)
-    with mirror.staging(repo) as stage:
-        return _fetch(repo, remote, objects, alternates, stage, progress)
-
-
-def _fetch(repo: Repo, remote: Remote, objects: Path, alternates: str, stage: str | None, progress: bool
-           ) -> FetchResult:
     with _one_fetch_at_a_time(repo), _quarantine(objects) as quarantine, _private_ref(repo) as landing:
         args = [*_fsck_config(repo), "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
                 "--no-auto-maintenance", "--no-write-commit-graph", "--no-write-fetch-head", "--refmap=",
